@@ -1,0 +1,18 @@
+"""taxcredit: credit scoring of small and micro enterprises from tax data (银税互动).
+
+Tax tables → validated :class:`TaxDataset` → point-in-time features → a bank's strategy
+(PD, score, grade, reasons, decision, limit) and enterprise profiles.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import datasets
+from .data import TaxDataset
+from .errors import TaxCreditError, TaxDataError
+
+try:
+    __version__ = version("taxcredit")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = ["TaxCreditError", "TaxDataError", "TaxDataset", "__version__", "datasets"]

@@ -1,0 +1,45 @@
+"""The one error hierarchy of taxcredit.
+
+Every error says what is wrong, where (table, column, file, rule) and what to do about it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["TaxCreditError", "TaxDataError"]
+
+
+class TaxCreditError(Exception):
+    """Base class of every error raised on purpose by taxcredit."""
+
+
+class TaxDataError(TaxCreditError, ValueError):
+    """Input tax data broke the data contract.
+
+    Parameters
+    ----------
+    message : str
+        Human-readable summary, one line per problem.
+    report : pandas.DataFrame, optional
+        One row per problem with columns ``table``, ``column``, ``rule``, ``n_rows``,
+        ``examples`` and ``message``; empty when the problem is not tied to rows.
+
+    Attributes
+    ----------
+    report : pandas.DataFrame
+        The structured report, for notebooks and for writing to a file.
+    """
+
+    def __init__(self, message: str, report: pd.DataFrame | None = None) -> None:
+        super().__init__(message)
+        if report is None:
+            import pandas as pd
+
+            report = pd.DataFrame(
+                columns=["table", "column", "rule", "n_rows", "examples", "message"]
+            )
+        self.report = report
