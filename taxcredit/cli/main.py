@@ -111,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="last month of data (default 2025-12)")
     g.add_argument("--default-rate", type=float, default=0.03,
                    help="baseline 12-month default rate of applicants (default 0.03)")
-    g.add_argument("--macro-shock", type=float, default=0.5,
-                   help="depth of a macro downturn, in sd of health (default 0.5; 0 = none)")
+    g.add_argument("--macro-shock", type=float, default=0.8,
+                   help="depth of a macro downturn, in sd of health (default 0.8; 0 = none)")
     g.add_argument("--new-firm-share", type=float, default=0.15,
                    help="share of firms founded inside the window (default 0.15)")
     g.add_argument("--application-rate", type=float, default=0.5,

@@ -118,7 +118,7 @@ class TaxDataset:
         Returns
         -------
         TaxDataset or (TaxDataset, Quarantine)
-            The validated dataset (contract dtypes, canonical row order); in quarantine mode
+            The validated dataset (contract dtypes, input row order); in quarantine mode
             also the rejected rows with their reasons. Input rows = clean rows + rejected rows,
             table by table.
 

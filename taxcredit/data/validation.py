@@ -282,8 +282,6 @@ def _finalise(res: _TableResult, schema: TableSchema, keep: np.ndarray) -> pd.Da
     for col in schema.columns:
         if col.kind == "int" and not col.nullable:
             df[col.name] = df[col.name].astype("int64")
-    if schema.sort_by:
-        df = df.sort_values(list(schema.sort_by), kind="stable")
     return df.reset_index(drop=True)
 
 
@@ -311,7 +309,7 @@ def validate_tables(
     Returns
     -------
     clean : dict of str to pandas.DataFrame
-        Tables with contract dtypes, canonical row order and a fresh index.
+        Tables with contract dtypes, rows in input order and a fresh index.
     rejected : Quarantine
         Rejected rows per table (empty frames when none) and the problem report.
 

@@ -75,7 +75,7 @@ def simulate_activity(rng: np.random.Generator, world: World, fate: Fate,
     ramp = np.clip((since_first + 1) / 4.0, 0.0, 1.0)
     log_sales = (np.log(world.annual_sales / 12.0)[:, None]
                  + world.growth[:, None] * (t[None, :] / 12.0)
-                 + 0.4 * world.health - fate.distress + season
+                 + 0.7 * world.health - fate.distress + season
                  + world.volatility[:, None] * rng.standard_normal((n, months)))
     sales = np.exp(log_sales) * ramp
     micro = (world.size == 0)[:, None]
@@ -86,7 +86,8 @@ def simulate_activity(rng: np.random.Generator, world: World, fate: Fate,
     cost = np.array([i.cost_ratio for i in INDUSTRIES])[ind][:, None]
     lumpy = (rng.random((n, months)) < 0.03) * (world.annual_sales[:, None]
                                                 * rng.uniform(0.05, 0.4, (n, months)))
-    purchases = np.where(alive, sales * cost * np.exp(0.15 * rng.standard_normal((n, months)))
+    purchases = np.where(alive, sales * cost * np.exp(-0.08 * health
+                                                      + 0.15 * rng.standard_normal((n, months)))
                          + lumpy * (sales > 0), 0.0)
     purchases = np.round(purchases, 2)
 
@@ -122,15 +123,16 @@ def simulate_activity(rng: np.random.Generator, world: World, fate: Fate,
     exempt_sales = np.where(exempt, period_sales, 0.0)
 
     # ---- filing behaviour: late filings and skipped returns
-    p_late = _sigmoid(-3.4 - 0.9 * c - 0.5 * health)
+    p_late = _sigmoid(-3.2 - 1.4 * c - 0.6 * health)
     late = rng.random((n, months)) < p_late
     late_days = 1 + rng.geometric(1 / 20, (n, months))
-    early_days = rng.integers(0, 13, (n, months))
-    filing_offset = np.where(late, np.minimum(late_days, 150), -early_days)
+    # prompt filers file days before the deadline; the habit reflects character
+    early_days = np.clip(np.round(6 + 2.5 * c + 2.0 * rng.standard_normal((n, months))), 0, 14)
+    filing_offset = np.where(late, np.minimum(late_days, 150), -early_days).astype(np.int64)
     p_skip = np.where(period_sales == 0, 0.25, 0.0) + np.where(fate.distress > 0, 0.4, 0.0)
     filed = period_due & (rng.random((n, months)) >= p_skip)
     # ---- payment behaviour: arrears episodes
-    p_arrears = _sigmoid(-4.3 - 1.0 * c - 0.9 * health)
+    p_arrears = _sigmoid(-3.7 - 1.3 * c - 1.2 * health)
     arrears = rng.random((n, months)) < p_arrears
     arrears_days = 15 + rng.geometric(1 / 60, (n, months))
     late_payment_days = np.where(arrears, arrears_days, 0)
@@ -140,7 +142,7 @@ def simulate_activity(rng: np.random.Generator, world: World, fate: Fate,
     smooth = np.copy(health)
     for m in range(1, months):
         smooth[:, m] = 0.7 * smooth[:, m - 1] + 0.3 * health[:, m]
-    hc = world.headcount0[:, None] * np.exp(0.25 * smooth) * ramp
+    hc = world.headcount0[:, None] * np.exp(0.4 * smooth) * ramp
     headcount = np.where(alive, np.round(hc * np.exp(0.05 * rng.standard_normal((n, months)))),
                          0).astype(np.int64)
     headcount = np.where(world.headcount0[:, None] > 0, np.maximum(headcount, alive * 1), 0)

@@ -17,8 +17,8 @@ from .world import World
 
 __all__ = ["Fate", "calibrate_intercept", "simulate_fate"]
 
-# weights of the true-PD logit: −health, −character, young firm, unobservable
-PD_WEIGHTS = (0.95, 0.65, 0.45, 0.55)
+# weights of the true-PD logit: −health (6-month mean), −character, young firm, unobservable
+PD_WEIGHTS = (0.9, 0.85, 0.45, 0.4)
 # months from application to default: defaults cluster in the middle of the year
 DEFAULT_LAG_WEIGHTS = np.array([1, 2, 3, 4, 5, 5, 5, 5, 4, 4, 3, 3], dtype=float)
 
@@ -87,7 +87,9 @@ def simulate_fate(rng: np.random.Generator, world: World, first_filing_month: np
                          -1)
     has_app = app_month >= 0
     rows = np.flatnonzero(has_app)
-    h_app = world.health[rows, app_month[rows]]
+    # default follows the health of the last six months, not a single month's blip
+    window = app_month[rows, None] - np.arange(6)[None, :]
+    h_app = world.health[rows[:, None], np.maximum(window, 0)].mean(axis=1)
     young = ((app_month[rows] - first_filing_month[rows]) < 24).astype(float)
     b_h, b_c, b_y, b_u = PD_WEIGHTS
     sd = float(np.sqrt(b_h**2 + b_c**2 + b_u**2))

@@ -50,7 +50,7 @@ def _prior_grades(rng: np.random.Generator, world: World, fate: Fate, grid: Mont
     n = world.n
     first = grid.month[0]
     ff_year = (first + fate.first_filing_month).astype("datetime64[Y]").astype(int) + 1970
-    lam = np.exp(-0.9 - 0.9 * world.character - 0.4 * world.health[:, 0])
+    lam = np.exp(-0.7 - 1.1 * world.character - 0.5 * world.health[:, 0])
     score = np.clip(90.0 - 5 * rng.poisson(lam) - 3 * rng.poisson(0.3, n), 0, 100)
     grade = _grade_from_score(score)
     age_months = (year - ff_year) * 12 + 12

@@ -41,7 +41,7 @@ class PopulationConfig:
     seed: int = 0
     end: str = "2025-12"
     default_rate: float = 0.03
-    macro_shock: float = 0.5
+    macro_shock: float = 0.8
     macro_start: float = 0.55
     new_firm_share: float = 0.15
     size_mix: tuple[float, float, float] = (0.75, 0.2, 0.05)
@@ -113,7 +113,7 @@ def make_population(
     *,
     end: str = "2025-12",
     default_rate: float = 0.03,
-    macro_shock: float = 0.5,
+    macro_shock: float = 0.8,
     new_firm_share: float = 0.15,
     size_mix: tuple[float, float, float] = (0.75, 0.2, 0.05),
     application_rate: float = 0.5,
@@ -177,15 +177,8 @@ def make_population(
     for name in TABLE_ORDER:
         parts = [b[name] for b in blocks if name in b]
         if parts:
-            tables[name] = _sorted(name, pd.concat(parts, ignore_index=True))
+            tables[name] = pd.concat(parts, ignore_index=True)
     return TaxDataset(tables)
-
-
-def _sorted(name: str, df: pd.DataFrame) -> pd.DataFrame:
-    from ..schema import SCHEMAS
-
-    keys = list(SCHEMAS[name].sort_by)
-    return df.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def write_population(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..schema import SCHEMAS
 from .activity import Activity
@@ -20,6 +21,14 @@ _TRADE = {"A": "农业发展", "C": "制造", "D": "能源", "E": "建筑工程"
           "H": "餐饮管理", "I": "信息技术", "K": "置业", "L": "商务咨询", "M": "科技",
           "N": "环境工程", "O": "家政服务"}
 _SOURCES = np.array(["annual", "adjustment", "repair", "appeal"])
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+_EVENT_TEXT = {
+    "violation": "税收违法违章", "major_violation_listing": "列入重大税收违法失信主体",
+    "audit": "税务稽查", "legal_rep_change": "法定代表人变更", "address_change": "注册地址变更",
+    "tax_office_change": "主管税务机关变更", "abnormal_status": "认定为非正常户",
+    "status_restored": "解除非正常户", "deregistration": "注销登记", "penalty": "税务行政处罚",
+    "credit_repair": "纳税信用修复",
+}
 
 
 def _dates(base: np.ndarray, days: np.ndarray | int = 0) -> np.ndarray:
@@ -33,11 +42,24 @@ def _cat(values: np.ndarray, table: str, column: str) -> pd.Categorical:
 
 
 def _str(values: np.ndarray) -> pd.Series:
-    return pd.Series(values, dtype="str")
+    return pd.Series(pd.array(pa.array(values, type=pa.string()), dtype=_STR))
 
 
 def _frame(table: str, data: dict) -> pd.DataFrame:
     df = pd.DataFrame(data)
+    first = ["_idx"] if "_idx" in df.columns else []
+    return df[[*first, *[c for c in SCHEMAS[table].column_names if c in df.columns]]]
+
+
+def _finish(table: str, df: pd.DataFrame, uscc: pa.Array) -> pd.DataFrame:
+    """Order rows by enterprise then time, and put the enterprise code in place of ``_idx``."""
+    keys = ["_idx", *[k for k in SCHEMAS[table].sort_by if k not in ("uscc", "_idx")]]
+    if table == "applications":
+        keys = ["_idx", "application_date"]
+    df = df.sort_values(keys, kind="stable").reset_index(drop=True)
+    codes = uscc.take(pa.array(df["_idx"].to_numpy(dtype=np.int64)))
+    df.insert(0, "uscc", pd.array(codes, dtype=_STR))
+    df = df.drop(columns="_idx")
     return df[[c for c in SCHEMAS[table].column_names if c in df.columns]]
 
 
@@ -73,7 +95,7 @@ def _enterprises(rng, world, fate, ev, grid, uscc) -> pd.DataFrame:
                       np.where(abnormal, "abnormal", "normal"))
     capital = np.round(world.annual_sales * rng.uniform(0.05, 0.5, n), -4)
     return _frame("enterprises", {
-        "uscc": _str(uscc),
+        "_idx": np.arange(n),
         "name": _str(name),
         "industry_code": _str(code),
         "region_code": _str(np.array([r[0] for r in REGIONS])[world.region]),
@@ -103,7 +125,7 @@ def _vat_returns(world, act, grid, uscc, filing) -> pd.DataFrame:
     q = world.quarterly[i]
     start = np.where(q, grid.month_start[np.maximum(t - 2, 0)], grid.month_start[t])
     return _frame("vat_returns", {
-        "uscc": _str(uscc[i]),
+        "_idx": i,
         "period_start": start.astype("datetime64[ns]"),
         "period_end": grid.month_end[t].astype("datetime64[ns]"),
         "filing_frequency": _cat(np.where(q, "quarterly", "monthly"), "vat_returns",
@@ -130,7 +152,7 @@ def _cit(rng, world, act, grid, uscc, filing):
     n, months = world.n, grid.months
     margin = np.array([i.margin for i in INDUSTRIES])[world.industry][:, None]
     cost_ratio = np.array([i.cost_ratio for i in INDUSTRIES])[world.industry][:, None]
-    m = margin + 0.03 * act.health + 0.02 * rng.standard_normal((n, months))
+    m = margin + 0.05 * act.health + 0.02 * rng.standard_normal((n, months))
     profit = act.sales * m
     years = grid.year
     q_rows, a_rows = [], []
@@ -179,7 +201,7 @@ def _cit(rng, world, act, grid, uscc, filing):
         keep = f <= grid.extraction_date
         idx, f = idx[keep], f[keep]
         parts.append(pd.DataFrame({
-            "uscc": _str(uscc[idx]),
+            "_idx": idx,
             "return_type": _cat(np.full(len(idx), "quarterly"), "cit_returns", "return_type"),
             "period_start": np.full(len(idx), grid.month_start[c0]).astype("datetime64[ns]"),
             "period_end": np.full(len(idx), grid.month_end[tcol]).astype("datetime64[ns]"),
@@ -199,7 +221,7 @@ def _cit(rng, world, act, grid, uscc, filing):
         y = r["year"]
         annual.append(dict(r, idx=idx))
         parts.append(pd.DataFrame({
-            "uscc": _str(uscc[idx]),
+            "_idx": idx,
             "return_type": _cat(np.full(len(idx), "annual"), "cit_returns", "return_type"),
             "period_start": np.full(len(idx), np.datetime64(f"{y}-01-01", "ns")),
             "period_end": np.full(len(idx), np.datetime64(f"{y}-12-31", "ns")),
@@ -231,7 +253,7 @@ def _payments(rng, world, act, grid, uscc, filing, cit, payroll_amount, penaltie
         late = np.where(unpaid, np.nan, np.maximum((paid - due).astype(int), 0) * 0.0005
                         * amount)
         parts.append(pd.DataFrame({
-            "uscc": _str(uscc[idx]),
+            "_idx": idx,
             "tax_type": _cat(np.full(len(idx), tax_type), "payments", "tax_type"),
             "period_end": period_end.astype("datetime64[ns]"),
             "amount": np.round(amount, 2),
@@ -249,7 +271,7 @@ def _payments(rng, world, act, grid, uscc, filing, cit, payroll_amount, penaltie
     add("surtax", i, grid.month_end[t], act.vat_payable[i, t] * surtax_rate, due, paid)
     if cit is not None and len(cit):
         c = cit[(cit["tax_payable"] > 0) & (cit["due_date"] <= pd.Timestamp(ext))]
-        idx = pd.Index(uscc).get_indexer(c["uscc"])
+        idx = c["_idx"].to_numpy()
         due_c = c["due_date"].to_numpy().astype("datetime64[D]")
         fil_c = c["filing_date"].to_numpy().astype("datetime64[D]")
         pe = c["period_end"].to_numpy().astype("datetime64[D]")
@@ -277,7 +299,7 @@ def _payments(rng, world, act, grid, uscc, filing, cit, payroll_amount, penaltie
         add("penalty", pidx[keep], pdate[keep], penalties["amount"].to_numpy()[keep], due[keep],
             paid[keep])
     out = pd.concat(parts, ignore_index=True)
-    return out.drop_duplicates(["uscc", "tax_type", "period_end", "due_date"])
+    return out.drop_duplicates(["_idx", "tax_type", "period_end", "due_date"])
 
 
 def _invoices(rng, world, act, grid, uscc) -> pd.DataFrame:
@@ -304,7 +326,7 @@ def _invoices(rng, world, act, grid, uscc) -> pd.DataFrame:
         i, t = np.nonzero(ok)
         amt = amount[i, t]
         cnt = count[i, t]
-        p_red = np.clip(0.012 * np.exp(-0.35 * c[i]) * (1 + 2 * (act.health[i, t] < -2)), 0, 0.5)
+        p_red = np.clip(0.012 * np.exp(-0.6 * c[i]) * (1 + 2 * (act.health[i, t] < -2)), 0, 0.5)
         red_cnt = rng.binomial(cnt, p_red)
         red_amt = np.round(amt * red_cnt / cnt * rng.uniform(0.6, 1.4, len(i)), 2)
         void = rng.binomial(cnt, 0.008 * legacy[t])
@@ -320,7 +342,7 @@ def _invoices(rng, world, act, grid, uscc) -> pd.DataFrame:
         hhi = np.minimum(hhi_min * rng.uniform(1.0, 1.3, len(i)), top1)
         hhi = np.where(parties == 1, 1.0, hhi)
         parts.append(pd.DataFrame({
-            "uscc": _str(uscc[i]),
+            "_idx": i,
             "period_end": grid.month_end[t].astype("datetime64[ns]"),
             "direction": _cat(np.full(len(i), direction), "invoices", "direction"),
             "amount": np.round(amt, 2),
@@ -350,7 +372,7 @@ def _payroll(rng, world, act, grid, uscc):
     ok = act.alive & (act.headcount > 0) & (filing <= grid.extraction_date)
     i, t = np.nonzero(ok)
     df = _frame("payroll", {
-        "uscc": _str(uscc[i]),
+        "_idx": i,
         "period_end": grid.month_end[t].astype("datetime64[ns]"),
         "headcount": act.headcount[i, t].astype(np.int64),
         "wage_base": wage_base[i, t],
@@ -374,11 +396,11 @@ def _financials(rng, world, act, grid, uscc, annual) -> pd.DataFrame:
         revenue = np.round(r["revenue"][idx] * gap, 2)
         assets = np.round(np.maximum(revenue, 1e4) * intensity[idx]
                           * np.exp(0.3 * rng.standard_normal(m)), 2)
-        lev = _sigmoid(-0.1 - 0.7 * act.health[idx, col] - 0.2 * c
+        lev = _sigmoid(-0.1 - 0.9 * act.health[idx, col] - 0.2 * c
                        + 0.4 * rng.standard_normal(m))
         liabilities = np.round(assets * lev, 2)
         parts.append(_frame("financials", {
-            "uscc": _str(uscc[idx]),
+            "_idx": idx,
             "year": np.full(m, y, dtype=np.int64),
             "period_end": np.full(m, np.datetime64(f"{y}-12-31", "ns")),
             "total_assets": assets,
@@ -436,10 +458,11 @@ def _events(rng, ev: MonthlyEvents, act, grid, uscc, gidx, filing, repairs) -> t
            + pd.Series(seq).astype(str).str.zfill(4))
     events = _frame("events", {
         "event_id": _str(ids.to_numpy()),
-        "uscc": _str(uscc[df["idx"].to_numpy()]),
+        "_idx": df["idx"].to_numpy(),
         "event_type": _cat(df["event_type"].to_numpy(), "events", "event_type"),
         "event_date": df["event_date"].to_numpy().astype("datetime64[ns]"),
         "amount": df["amount"].to_numpy(),
+        "description": _str(pd.Series(df["event_type"]).map(_EVENT_TEXT).to_numpy()),
     })
     pen = pd.DataFrame({"idx": pen_i, "date": pen_d, "amount": pen_a})
     return events, pen
@@ -467,7 +490,7 @@ def _applications(rng, world, fate, grid, uscc, gidx, ff_month):
     app_id = ("AP" + pd.Series(gidx[idx]).astype(str).str.zfill(8)).to_numpy()
     apps = _frame("applications", {
         "application_id": _str(app_id),
-        "uscc": _str(uscc[idx]),
+        "_idx": idx,
         "application_date": app_date.astype("datetime64[ns]"),
         "product": _str(np.where(rng.random(len(idx)) < 0.8, "tax_credit_loan",
                                  "invoice_loan")),
@@ -511,7 +534,7 @@ def build_tables(rng: np.random.Generator, world: World, fate: Fate, act: Activi
     tables["invoices"] = _invoices(rng, world, act, grid, uscc)
     g = grades
     tables["credit_grades"] = _frame("credit_grades", {
-        "uscc": _str(uscc[g["idx"].to_numpy()]),
+        "_idx": g["idx"].to_numpy(),
         "year": g["year"].to_numpy().astype(np.int64),
         "grade": _cat(GRADE_ORDER[g["grade"].to_numpy()], "credit_grades", "grade"),
         "score": g["score"].to_numpy().astype(float),
@@ -523,6 +546,12 @@ def build_tables(rng: np.random.Generator, world: World, fate: Fate, act: Activi
     tables["payroll"] = payroll
     tables["applications"], tables["truth"] = _applications(rng, world, fate, grid, uscc, gidx,
                                                             ff_month)
-    return {k: v for k, v in tables.items() if v is not None}
+    codes = pa.array(uscc, type=pa.string())
+    out = {}
+    for name, df in tables.items():
+        if df is None:
+            continue
+        out[name] = _finish(name, df, codes) if "_idx" in df.columns else df
+    return out
 
 

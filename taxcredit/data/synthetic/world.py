@@ -91,7 +91,7 @@ SIZE_CLASSES = ("micro", "small", "medium")
 #: Median annual sales (yuan) and log-sd by size class.
 SIZE_SALES = {"micro": (700_000.0, 0.9), "small": (8_000_000.0, 0.6), "medium": (45_000_000.0, 0.5)}
 
-HEALTH_RHO = 0.94
+HEALTH_RHO = 0.96
 
 
 @dataclass
@@ -184,7 +184,9 @@ def simulate_world(rng: np.random.Generator, n: int, months: int, *,
     scale = np.sqrt(1 - HEALTH_RHO**2)
     for t in range(1, months):
         h[:, t] = HEALTH_RHO * h[:, t - 1] + scale * eps[:, t]
-    health = h + industry_shock[industry] + macro[None, :]
+    # a persistent firm quality plus a transient AR(1) part, unit variance together
+    quality = rng.standard_normal(n)
+    health = 0.6 * quality[:, None] + 0.8 * h + industry_shock[industry] + macro[None, :]
     # young firms are fragile
     age = np.arange(months)[None, :] - reg_month[:, None]
     health -= 0.5 * np.exp(-np.clip(age, 0, None) / 18.0)

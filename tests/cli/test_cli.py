@@ -1,0 +1,99 @@
+"""The ``taxcredit`` command: generate, validate, exit codes and help."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import taxcredit as tc
+from taxcredit.cli.main import build_parser, main
+
+
+def test_generate_then_validate_ok(tmp_path, capsys):
+    out = tmp_path / "pop"
+    code = main(["generate", "--enterprises", "300", "--months", "24", "--seed", "3",
+                 "--out", str(out), "--quiet"])
+    assert code == 0
+    assert (out / "enterprises.parquet").exists()
+    printed = capsys.readouterr().out
+    assert "vat_returns.parquet" in printed and "300 enterprises" in printed
+    assert main(["validate", str(out)]) == 0
+    assert "conform" in capsys.readouterr().out
+
+
+def test_generate_refuses_to_overwrite(tmp_path, capsys):
+    args = ["generate", "--enterprises", "20", "--months", "24", "--out", str(tmp_path),
+            "--quiet"]
+    assert main(args) == 0
+    assert main(args) == 1
+    assert "overwrite" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0
+
+
+def test_validate_bad_data_exits_1_with_a_report(tables, tmp_path, capsys):
+    tables["vat_returns"].loc[0, "vat_payable"] = -1.0
+    tc.TaxDataset(tables).to_folder(tmp_path / "bad")
+    report = tmp_path / "problems.csv"
+    q = tmp_path / "q"
+    code = main(["validate", str(tmp_path / "bad"), "--report", str(report),
+                 "--quarantine", str(q)])
+    assert code == 1
+    text = capsys.readouterr().out
+    assert "vat_returns.vat_payable [below_min]" in text
+    rep = pd.read_csv(report)
+    assert rep.loc[0, "rule"] == "below_min"
+    assert len(pd.read_csv(q / "rejected" / "vat_returns.csv")) == 1
+    clean = tc.TaxDataset.from_folder(q / "clean")
+    assert len(clean["vat_returns"]) == 2
+
+
+def test_validate_structural_problem_exits_1(tables, tmp_path, capsys):
+    tables["vat_returns"] = tables["vat_returns"].drop(columns=["filing_date"])
+    tc.TaxDataset(tables).to_folder(tmp_path)
+    assert main(["validate", str(tmp_path)]) == 1
+    assert "missing_column" in capsys.readouterr().err
+
+
+def test_validate_missing_folder_exits_1(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nope")]) == 1
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_lenient_uscc(tables, tmp_path):
+    pilot = "91350100M0001TGQXM"  # real early pilot code failing the check character
+    for t in tables.values():
+        if "uscc" in t.columns:
+            t["uscc"] = t["uscc"].replace({"91310110666007217T": pilot})
+    tables["enterprises"].loc[1, "region_code"] = "350100"
+    tc.TaxDataset(tables).to_folder(tmp_path)
+    assert main(["validate", str(tmp_path)]) == 1
+    assert main(["validate", str(tmp_path), "--lenient-uscc"]) == 0
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main([]) == 2
+    with pytest.raises(SystemExit) as info:
+        main(["generate"])  # --out missing
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["no-such-command"])
+    assert info.value.code == 2
+    assert main(["generate", "--out", "x", "--months", "3"]) == 2
+    assert "months" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["generate", "validate"])
+def test_every_command_has_help_with_an_example(command):
+    sub = build_parser()._subparsers._group_actions[0].choices[command]
+    assert "example" in sub.format_help()
+    assert f"taxcredit {command}" in sub.format_help()
+
+
+def test_console_entry_point_runs():
+    done = subprocess.run([sys.executable, "-m", "taxcredit", "--help"], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0
+    assert "generate" in done.stdout and "validate" in done.stdout
