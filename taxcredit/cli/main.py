@@ -55,7 +55,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     raw = TaxDataset.from_folder(args.data, validate=False)
-    clean, rejected = raw.validate(on_error="quarantine", strict_uscc=not args.lenient_uscc)
+    clean, rejected = raw.validate(on_error="quarantine", strict_uscc=not args.lenient_uscc,
+                                   progress=not args.quiet)
     report = rejected.report
     elapsed = time.perf_counter() - t0
     if args.report:
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--report", metavar="FILE", help="also write the problem report as CSV")
     v.add_argument("--quarantine", metavar="DIR",
                    help="write the clean tables to DIR/clean and rejected rows to DIR/rejected")
+    v.add_argument("--quiet", action="store_true", help="no progress bar")
     v.set_defaults(func=_cmd_validate)
     return parser
 

@@ -54,7 +54,8 @@ def _is_text(s: pd.Series) -> np.ndarray:
     return flags.fillna(True).to_numpy(dtype=bool)
 
 
-def _as_text(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
+def _as_text(s: pd.Series, col: Column, normalise: bool = True,
+             ) -> tuple[pd.Series, np.ndarray]:
     bad = np.zeros(len(s), dtype=bool)
     if ptypes.is_bool_dtype(s) or ptypes.is_float_dtype(s) or ptypes.is_datetime64_any_dtype(s):
         raise ColumnTypeError(
@@ -72,7 +73,8 @@ def _as_text(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
         out = s.astype("str")
     else:
         raise ColumnTypeError(f"has dtype {s.dtype}, expected text")
-    out = _normalise_text(out, col)
+    if normalise:
+        out = _normalise_text(out, col)
     empty = (out == "").to_numpy(dtype=bool, na_value=False)
     if empty.any():
         out = out.where(~empty)
@@ -147,11 +149,18 @@ def _as_int(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(values, index=s.index, name=s.name).astype("Int64"), bad
 
 
+def _midnight(s: pd.Series) -> pd.Series:
+    """Drop times of day (dates are calendar dates); a no-op when there are none."""
+    v = s.to_numpy()
+    has_time = (v != v.astype("datetime64[D]")) & ~np.isnat(v)
+    return s.dt.normalize() if has_time.any() else s
+
+
 def _as_date(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
     if ptypes.is_datetime64_dtype(s):
-        return s.astype("datetime64[ns]").dt.normalize(), np.zeros(len(s), dtype=bool)
+        return _midnight(s.astype("datetime64[ns]")), np.zeros(len(s), dtype=bool)
     if ptypes.is_numeric_dtype(s) or ptypes.is_bool_dtype(s):
         raise ColumnTypeError(
             f"has dtype {s.dtype}; dates must be dates or text like 2024-03-31, not numbers"
@@ -174,7 +183,7 @@ def _as_date(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
         bad = bad | (out.isna().to_numpy() & text.notna().to_numpy())
     if isinstance(out.dtype, pd.DatetimeTZDtype):
         out = out.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
-    return out.astype("datetime64[ns]").dt.normalize(), bad
+    return _midnight(out.astype("datetime64[ns]")), bad
 
 
 _COERCERS = {
@@ -186,7 +195,8 @@ _COERCERS = {
 }
 
 
-def coerce_column(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
+def coerce_column(s: pd.Series, col: Column, *, normalise: bool = True,
+                  ) -> tuple[pd.Series, np.ndarray]:
     """Convert ``s`` to the dtype of ``col``.
 
     Parameters
@@ -195,6 +205,8 @@ def coerce_column(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
         Raw column.
     col : Column
         Its declared contract.
+    normalise : bool
+        Strip blanks and convert full-width characters (and case, for USCCs) of text.
 
     Returns
     -------
@@ -208,6 +220,8 @@ def coerce_column(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
     ColumnTypeError
         When the column as a whole cannot be converted safely.
     """
+    if col.kind == "string":
+        return _as_text(s, col, normalise=normalise)
     return _COERCERS[col.kind](s, col)
 
 

@@ -104,6 +104,7 @@ class TaxDataset:
         on_error: Literal["raise", "quarantine"] = "raise",
         *,
         strict_uscc: bool = True,
+        progress: bool = False,
     ) -> TaxDataset | tuple[TaxDataset, Quarantine]:
         """Check every table against the data contract.
 
@@ -114,6 +115,8 @@ class TaxDataset:
             problem. ``"quarantine"``: return the clean dataset and the rejected rows.
         strict_uscc : bool
             Verify USCC check characters (``False`` accepts early pilot codes).
+        progress : bool
+            Show a progress bar over the tables.
 
         Returns
         -------
@@ -128,7 +131,7 @@ class TaxDataset:
             On any problem in ``"raise"`` mode; on structural problems in both modes.
         """
         clean, rejected = validate_tables(self._tables, on_error=on_error,
-                                          strict_uscc=strict_uscc)
+                                          strict_uscc=strict_uscc, progress=progress)
         if on_error == "quarantine":
             return TaxDataset(clean), rejected
         return TaxDataset(clean)

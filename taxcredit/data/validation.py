@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from tqdm.auto import tqdm
 
 from ..errors import TaxDataError
 from .coerce import ColumnTypeError, coerce_column, empty_column
@@ -44,6 +45,7 @@ class _TableResult:
     coerced: pd.DataFrame | None = None
     failures: list[_Failure] = field(default_factory=list)
     structural: list[dict] = field(default_factory=list)
+    parent_pos: np.ndarray | None = None  # row of the parent table (-1: none)
 
     def bad_rows(self) -> np.ndarray:
         bad = np.zeros(len(self.raw), dtype=bool)
@@ -110,8 +112,10 @@ def _check_columns(res: _TableResult, schema: TableSchema, strict_uscc: bool) ->
             else:
                 out[col.name] = empty_column(col, raw.index)
             continue
+        # a child's enterprise codes are normalised lazily, only where they miss the parent
+        lazy = col.name == "uscc" and schema.parent is not None
         try:
-            values, bad = coerce_column(raw[col.name], col)
+            values, bad = coerce_column(raw[col.name], col, normalise=not lazy)
         except ColumnTypeError as exc:
             res.structural.append(dict(column=col.name, rule="dtype",
                                        message=f"column {col.name!r} {exc}"))
@@ -130,9 +134,9 @@ def _check_columns(res: _TableResult, schema: TableSchema, strict_uscc: bool) ->
     if res.structural:
         return
     extra = [c for c in raw.columns if c not in out]
-    coerced = pd.DataFrame(out, index=raw.index)
     for c in extra:  # a bank's own columns pass through untouched
-        coerced[c] = raw[c]
+        out[c] = raw[c]
+    coerced = pd.DataFrame(out, index=raw.index, copy=False)  # no block consolidation
     res.coerced = coerced
     if schema.name == "enterprises":  # children are checked through the foreign key
         codes = coerced["uscc"]
@@ -192,7 +196,15 @@ def _check_keys(res: _TableResult, schema: TableSchema) -> None:
     assert df is not None
     key = list(schema.key)
     complete = df[key].notna().all(axis=1).to_numpy()
-    dup_any = df.duplicated(subset=key, keep=False).to_numpy() & complete
+    known = {}
+    if res.parent_pos is not None and schema.parent is not None:
+        pos = res.parent_pos
+        if (pos >= 0).all():  # positions in the parent are codes of the parent key
+            known[schema.parent[1]] = (pos, int(pos.max(initial=0)) + 1)
+    # combine the key columns in the table's usual sort order, so that sorted input is
+    # recognised as unique in one pass
+    order = list(schema.sort_by) if set(schema.sort_by) == set(key) else key
+    dup_any = _duplicated(df, order, known) & complete
     if not dup_any.any():
         return
     sub = df.loc[dup_any]
@@ -215,6 +227,46 @@ def _check_keys(res: _TableResult, schema: TableSchema) -> None:
             f"several different rows share the key ({', '.join(key)}); all are rejected"))
 
 
+def _key_codes(s: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes of a key column and their number of distinct values (missing: -1)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int64), len(s.cat.categories)
+    if s.dtype.kind in "iuM":  # order-preserving offsets, so sorted input stays sorted
+        v = s.to_numpy()
+        missing = np.isnat(v) if v.dtype.kind == "M" else np.zeros(len(v), dtype=bool)
+        v = v.astype("datetime64[D]").view(np.int64) if v.dtype.kind == "M" else v.astype(np.int64)
+        if missing.all():
+            return np.full(len(v), -1, dtype=np.int64), 0
+        lo, hi = v[~missing].min(), v[~missing].max()
+        if hi - lo < 2**31:
+            return np.where(missing, -1, v - lo), int(hi - lo) + 1
+        codes, uniq = pd.factorize(np.where(missing, lo - 1, v))
+        return codes.astype(np.int64), len(uniq)
+    codes, uniq = pd.factorize(s)
+    return codes.astype(np.int64), len(uniq)
+
+
+def _duplicated(df: pd.DataFrame, key: list[str],
+                known: dict[str, tuple[np.ndarray, int]] | None = None) -> np.ndarray:
+    """Rows whose key occurs more than once (all copies marked), via one int64 per row.
+
+    ``known`` may hold precomputed codes of some key columns (e.g. positions in the parent).
+    """
+    combined = np.zeros(len(df), dtype=np.int64)
+    radix = 1
+    for col in key:
+        codes, n = (known or {}).get(col) or _key_codes(df[col])
+        if radix * (n + 1) >= 2**62:  # too many combinations for one integer: let pandas do it
+            return df.duplicated(subset=key, keep=False).to_numpy()
+        combined = combined * (n + 1) + (codes + 1)
+        radix *= n + 1
+    if len(combined) < 2 or bool(np.all(combined[1:] > combined[:-1])):
+        return np.zeros(len(df), dtype=bool)  # sorted by key: unique, checked in one pass
+    if radix <= 8 * len(df) + 1_000_000:  # dense enough to count directly
+        return np.bincount(combined, minlength=radix)[combined] > 1
+    return pd.Index(combined).duplicated(keep=False)
+
+
 def _check_parent(res: _TableResult, schema: TableSchema, parents: Mapping[str, _TableResult],
                   cascade: bool) -> None:
     if schema.parent is None or res.coerced is None:
@@ -230,7 +282,7 @@ def _check_parent(res: _TableResult, schema: TableSchema, parents: Mapping[str, 
                 f"{column} refers to table {parent_name!r}, which is absent"))
         return
     parent_keys = parent.coerced[column]
-    known = _isin(values, parent_keys)
+    known = res.parent_pos >= 0 if res.parent_pos is not None else _isin(values, parent_keys)
     orphan = present & ~known
     if orphan.any():
         res.failures.append(_Failure(column, "foreign_key", orphan,
@@ -244,6 +296,33 @@ def _check_parent(res: _TableResult, schema: TableSchema, parents: Mapping[str, 
                 res.failures.append(_Failure(
                     column, "parent_rejected", hit,
                     f"its {parent_name} row was rejected, so this row is set aside too"))
+
+
+def _locate_parent(res: _TableResult, schema: TableSchema,
+                   parents: Mapping[str, _TableResult]) -> None:
+    """Find each row's parent row; normalise (case, blanks, full width) only rows not found."""
+    if schema.parent is None or res.coerced is None:
+        return
+    parent_name, column = schema.parent
+    parent = parents.get(parent_name)
+    if parent is None or parent.coerced is None:
+        return
+    keys = parent.coerced[column]
+    values = res.coerced[column]
+    pos = pc.index_in(pa.array(values, type=pa.large_string()),
+                      value_set=pa.array(keys, type=pa.large_string()))
+    pos = pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    missing = np.flatnonzero((pos < 0) & values.notna().to_numpy())
+    if len(missing) and column == "uscc":
+        fixed, _ = coerce_column(values.iloc[missing], schema.column(column), normalise=True)
+        if not fixed.equals(values.iloc[missing]):
+            values = values.copy()
+            values.iloc[missing] = fixed.to_numpy()
+            res.coerced[column] = values
+            retry = pc.index_in(pa.array(fixed, type=pa.large_string()),
+                                value_set=pa.array(keys, type=pa.large_string()))
+            pos[missing] = retry.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    res.parent_pos = pos
 
 
 def _isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
@@ -278,7 +357,7 @@ def _format(report: pd.DataFrame) -> str:
 
 def _finalise(res: _TableResult, schema: TableSchema, keep: np.ndarray) -> pd.DataFrame:
     assert res.coerced is not None
-    df = res.coerced.loc[keep]
+    df = res.coerced if keep.all() else res.coerced.loc[keep]
     for col in schema.columns:
         if col.kind == "int" and not col.nullable:
             df[col.name] = df[col.name].astype("int64")
@@ -290,6 +369,7 @@ def validate_tables(
     *,
     on_error: Literal["raise", "quarantine"] = "raise",
     strict_uscc: bool = True,
+    progress: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], Quarantine]:
     """Validate raw tables against the contract.
 
@@ -305,6 +385,8 @@ def validate_tables(
     strict_uscc : bool
         Whether USCC check characters are verified (``False`` accepts early pilot codes that
         only have a valid format).
+    progress : bool
+        Show a progress bar over the tables.
 
     Returns
     -------
@@ -335,9 +417,8 @@ def validate_tables(
                       UserWarning, stacklevel=3)
     cascade = on_error == "quarantine"
     results: dict[str, _TableResult] = {}
-    for name in TABLE_ORDER:
-        if name not in tables:
-            continue
+    todo = [name for name in TABLE_ORDER if name in tables]
+    for name in tqdm(todo, desc="validating", unit="table", disable=not progress):
         schema = SCHEMAS[name]
         raw = tables[name]
         if not isinstance(raw, pd.DataFrame):
@@ -346,6 +427,7 @@ def validate_tables(
         res = _TableResult(name, raw)
         _check_columns(res, schema, strict_uscc)
         if res.coerced is not None:
+            _locate_parent(res, schema, results)
             _check_rules(res, schema)
             _check_keys(res, schema)
             _check_parent(res, schema, results, cascade)

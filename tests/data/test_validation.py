@@ -354,3 +354,23 @@ def test_quarantine_accounts_for_every_row(seed, n_faults, dup):
 def test_on_error_must_be_known(tables):
     with pytest.raises(ValueError, match="on_error"):
         tc.TaxDataset(tables).validate(on_error="ignore")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 4), st.sampled_from("abc")),
+                  min_size=0, max_size=40),
+    sort=st.booleans(),
+)
+def test_fast_duplicate_detection_matches_pandas(rows, sort):
+    from taxcredit.data.validation import _duplicated
+
+    df = pd.DataFrame(rows, columns=["n", "d", "c"])
+    df["d"] = pd.Timestamp("2024-01-31") + pd.to_timedelta(df["d"] * 31, unit="D")
+    df["c"] = pd.Categorical(df["c"], categories=list("abc"))
+    df["s"] = df["n"].astype(str).astype("str")
+    if sort:
+        df = df.sort_values(["n", "d", "c"]).reset_index(drop=True)
+    for key in (["n", "d", "c"], ["s", "d"], ["c"], ["d", "n"]):
+        expected = df.duplicated(subset=key, keep=False).to_numpy()
+        np.testing.assert_array_equal(_duplicated(df, key), expected)

@@ -36,9 +36,27 @@ def _dates(base: np.ndarray, days: np.ndarray | int = 0) -> np.ndarray:
         "datetime64[ns]")
 
 
-def _cat(values: np.ndarray, table: str, column: str) -> pd.Categorical:
-    allowed = SCHEMAS[table].column(column).allowed
-    return pd.Categorical(values, categories=allowed)
+def _cat(values: np.ndarray | str, table: str, column: str, n: int | None = None,
+         ) -> pd.Categorical:
+    """Categorical with the contract's categories; ``values`` may be one value for ``n`` rows.
+
+    Codes are looked up once per distinct value, never per row (this runs on tens of millions
+    of rows).
+    """
+    allowed = pd.Index(SCHEMAS[table].column(column).allowed)
+    if isinstance(values, str):
+        codes = np.full(n, allowed.get_loc(values), dtype=np.int8)
+    else:
+        uniq, inverse = np.unique(np.asarray(values, dtype=str), return_inverse=True)
+        codes = allowed.get_indexer(uniq).astype(np.int8)[inverse]
+    return pd.Categorical.from_codes(codes, categories=allowed)
+
+
+def _cat_where(cond: np.ndarray, a: str, b: str, table: str, column: str) -> pd.Categorical:
+    """Categorical of ``a`` where ``cond`` else ``b``."""
+    allowed = pd.Index(SCHEMAS[table].column(column).allowed)
+    codes = np.where(cond, allowed.get_loc(a), allowed.get_loc(b)).astype(np.int8)
+    return pd.Categorical.from_codes(codes, categories=allowed)
 
 
 def _str(values: np.ndarray) -> pd.Series:
@@ -99,9 +117,9 @@ def _enterprises(rng, world, fate, ev, grid, uscc) -> pd.DataFrame:
         "name": _str(name),
         "industry_code": _str(code),
         "region_code": _str(np.array([r[0] for r in REGIONS])[world.region]),
-        "taxpayer_type": _cat(np.where(world.general, "general", "small_scale"), "enterprises",
+        "taxpayer_type": _cat_where(world.general, "general", "small_scale", "enterprises",
                               "taxpayer_type"),
-        "collection_method": _cat(np.where(world.deemed, "deemed", "audit"), "enterprises",
+        "collection_method": _cat_where(world.deemed, "deemed", "audit", "enterprises",
                                   "collection_method"),
         "registration_date": reg.astype("datetime64[ns]"),
         "first_filing_date": np.where(ff <= grid.extraction_date, ff,
@@ -128,7 +146,7 @@ def _vat_returns(world, act, grid, uscc, filing) -> pd.DataFrame:
         "_idx": i,
         "period_start": start.astype("datetime64[ns]"),
         "period_end": grid.month_end[t].astype("datetime64[ns]"),
-        "filing_frequency": _cat(np.where(q, "quarterly", "monthly"), "vat_returns",
+        "filing_frequency": _cat_where(q, "quarterly", "monthly", "vat_returns",
                                  "filing_frequency"),
         "taxable_sales": np.round(act.period_sales[i, t], 2),
         "exempt_sales": np.round(act.exempt_sales[i, t], 2),
@@ -159,8 +177,6 @@ def _cit(rng, world, act, grid, uscc, filing):
     deemed = world.deemed
     for y in np.unique(years):
         cols = np.flatnonzero(years == y)
-        if cols[0] != 0 and grid.month_of_year[cols[0]] != 1:
-            continue
         if grid.month_of_year[cols[0]] != 1:
             continue  # the window starts mid-year: year-to-date figures unknown
         rev_ytd = np.cumsum(act.sales[:, cols], axis=1)
@@ -172,17 +188,13 @@ def _cit(rng, world, act, grid, uscc, filing):
             if grid.month_of_year[tcol] not in (3, 6, 9, 12):
                 continue
             owed = np.maximum(tax_ytd[:, k] - paid, 0.0)
-            filed = act.alive[:, tcol] & act.filed[:, tcol] if True else None
-            if world.quarterly.any():
-                filed = np.where(world.quarterly, act.filed[:, tcol], act.alive[:, tcol]
-                                 & act.filed[:, tcol])
+            filed = act.filed[:, tcol]  # filed with the VAT return of the quarter's last month
             paid = np.where(filed, paid + owed, paid)
             q_rows.append((np.flatnonzero(filed), tcol, rev_ytd[:, k], prof_ytd[:, k],
                            taxable[:, k], owed, cols[0]))
         if len(cols) == 12:
             b = cols[-1]
-            alive_end = act.alive[:, b] | (act.alive[:, cols].any(axis=1) & (world.n > 0)
-                                           & act.alive[:, b])
+            alive_end = act.alive[:, b]  # firms gone before December file no settlement
             annual_profit = prof_ytd[:, -1] * (1 + 0.05 * rng.standard_normal(n))
             a_taxable = np.where(deemed, rev_ytd[:, -1] * 0.10, annual_profit)
             owed = np.maximum(_cit_tax(a_taxable) - paid, 0.0)
@@ -202,7 +214,7 @@ def _cit(rng, world, act, grid, uscc, filing):
         idx, f = idx[keep], f[keep]
         parts.append(pd.DataFrame({
             "_idx": idx,
-            "return_type": _cat(np.full(len(idx), "quarterly"), "cit_returns", "return_type"),
+            "return_type": _cat("quarterly", "cit_returns", "return_type", len(idx)),
             "period_start": np.full(len(idx), grid.month_start[c0]).astype("datetime64[ns]"),
             "period_end": np.full(len(idx), grid.month_end[tcol]).astype("datetime64[ns]"),
             "revenue": np.round(rev[idx], 2),
@@ -222,7 +234,7 @@ def _cit(rng, world, act, grid, uscc, filing):
         annual.append(dict(r, idx=idx))
         parts.append(pd.DataFrame({
             "_idx": idx,
-            "return_type": _cat(np.full(len(idx), "annual"), "cit_returns", "return_type"),
+            "return_type": _cat("annual", "cit_returns", "return_type", len(idx)),
             "period_start": np.full(len(idx), np.datetime64(f"{y}-01-01", "ns")),
             "period_end": np.full(len(idx), np.datetime64(f"{y}-12-31", "ns")),
             "revenue": np.round(r["revenue"][idx], 2),
@@ -254,7 +266,7 @@ def _payments(rng, world, act, grid, uscc, filing, cit, payroll_amount, penaltie
                         * amount)
         parts.append(pd.DataFrame({
             "_idx": idx,
-            "tax_type": _cat(np.full(len(idx), tax_type), "payments", "tax_type"),
+            "tax_type": _cat(tax_type, "payments", "tax_type", len(idx)),
             "period_end": period_end.astype("datetime64[ns]"),
             "amount": np.round(amount, 2),
             "due_date": due.astype("datetime64[ns]"),
@@ -344,7 +356,7 @@ def _invoices(rng, world, act, grid, uscc) -> pd.DataFrame:
         parts.append(pd.DataFrame({
             "_idx": i,
             "period_end": grid.month_end[t].astype("datetime64[ns]"),
-            "direction": _cat(np.full(len(i), direction), "invoices", "direction"),
+            "direction": _cat(direction, "invoices", "direction", len(i)),
             "amount": np.round(amt, 2),
             "tax_amount": np.round(amt * rate[i], 2),
             "count": cnt,
@@ -536,10 +548,10 @@ def build_tables(rng: np.random.Generator, world: World, fate: Fate, act: Activi
     tables["credit_grades"] = _frame("credit_grades", {
         "_idx": g["idx"].to_numpy(),
         "year": g["year"].to_numpy().astype(np.int64),
-        "grade": _cat(GRADE_ORDER[g["grade"].to_numpy()], "credit_grades", "grade"),
+        "grade": pd.Categorical.from_codes(g["grade"].to_numpy().astype(np.int8), categories=GRADE_ORDER),
         "score": g["score"].to_numpy().astype(float),
         "effective_date": g["eff"].to_numpy().astype("datetime64[ns]"),
-        "source": _cat(_SOURCES[g["source"].to_numpy()], "credit_grades", "source"),
+        "source": pd.Categorical.from_codes(g["source"].to_numpy().astype(np.int8), categories=_SOURCES),
     })
     tables["events"] = events
     tables["financials"] = _financials(rng, world, act, grid, uscc, annual)
