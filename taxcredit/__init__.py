@@ -6,13 +6,15 @@ Tax tables → validated :class:`TaxDataset` → point-in-time features → a ba
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import datasets
+from . import datasets, features
 from .data import TaxDataset
 from .errors import TaxCreditError, TaxDataError
+from .features import build_features
 
 try:
     __version__ = version("taxcredit")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["TaxCreditError", "TaxDataError", "TaxDataset", "__version__", "datasets"]
+__all__ = ["TaxCreditError", "TaxDataError", "TaxDataset", "__version__", "build_features",
+           "datasets", "features"]

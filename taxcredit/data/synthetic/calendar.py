@@ -6,7 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..calendar import due_dates
+
 __all__ = ["SPRING_FESTIVAL", "MonthGrid", "due_dates"]
+
+
 
 #: Spring Festival (春节) dates: the month of the holiday dips, the month before peaks in retail.
 SPRING_FESTIVAL = {
@@ -17,9 +21,6 @@ SPRING_FESTIVAL = {
     2028: "2028-01-26", 2029: "2029-02-13", 2030: "2030-02-03", 2031: "2031-01-23",
     2032: "2032-02-11", 2033: "2033-01-31", 2034: "2034-02-19", 2035: "2035-02-08",
 }
-
-#: Filing deadlines are the 15th, moved later in months with long public holidays.
-HOLIDAY_EXTENSION_DAYS = {1: 3, 2: 7, 5: 5, 10: 9}
 
 
 @dataclass(frozen=True)
@@ -92,22 +93,3 @@ class MonthGrid:
         dec = (self.month_of_year == 12).astype(float)
         return (-amplitude_sf[:, None] * (sf + after_sf / 3.0)
                 + amplitude_q[:, None] * q_end + amplitude_dec[:, None] * dec)
-
-
-def due_dates(period_end: np.ndarray, months_after: int = 1) -> np.ndarray:
-    """Statutory deadline: the 15th of the month after ``period_end`` (holiday-extended).
-
-    Parameters
-    ----------
-    period_end : numpy.ndarray of datetime64[D]
-        Period ends.
-    months_after : int
-        Months after the period's month in which the deadline falls (5 for the annual CIT
-        settlement, whose deadline is 31 May: use :func:`annual_due_dates`).
-    """
-    m = period_end.astype("datetime64[M]") + months_after
-    month_of_year = m.astype(int) % 12 + 1
-    ext = np.zeros(len(m), dtype=int)
-    for month, days in HOLIDAY_EXTENSION_DAYS.items():
-        ext[month_of_year == month] = days
-    return m.astype("datetime64[D]") + 14 + ext.astype("timedelta64[D]")

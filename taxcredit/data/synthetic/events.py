@@ -45,7 +45,7 @@ def simulate_events(rng: np.random.Generator, world: World, fate: Fate, alive: n
     found = u() < _sigmoid(-0.6 - 1.0 * c)
     audit_amount = np.where(found, np.round(world.annual_sales[:, None]
                                             * rng.uniform(0.003, 0.03, (n, months)), -2), 0.0)
-    legal = alive & (u() < 0.003 + 0.05 * distressed)
+    legal = alive & (u() < 0.003 * np.exp(-0.5 * c) + 0.05 * distressed)
     address = alive & (u() < 0.004 + 0.02 * distressed)
     office = alive & (u() < 0.001 + 0.01 * distressed)
     abnormal = np.zeros((n, months), dtype=bool)

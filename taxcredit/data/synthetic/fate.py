@@ -19,6 +19,8 @@ __all__ = ["Fate", "calibrate_intercept", "simulate_fate"]
 
 # weights of the true-PD logit: −health (6-month mean), −character, young firm, unobservable
 PD_WEIGHTS = (0.9, 0.85, 0.45, 0.4)
+# effect of firm size (per tenfold sales) on the logit
+SIZE_WEIGHT = 0.35
 # months from application to default: defaults cluster in the middle of the year
 DEFAULT_LAG_WEIGHTS = np.array([1, 2, 3, 4, 5, 5, 5, 5, 4, 4, 3, 3], dtype=float)
 
@@ -94,7 +96,9 @@ def simulate_fate(rng: np.random.Generator, world: World, first_filing_month: np
     b_h, b_c, b_y, b_u = PD_WEIGHTS
     sd = float(np.sqrt(b_h**2 + b_c**2 + b_u**2))
     alpha = calibrate_intercept(default_rate, sd) - b_y * 0.15
-    logit = (alpha - b_h * h_app - b_c * c[rows] + b_y * young
+    # larger firms are more resilient (log10 of the sales scale around ¥1m a year)
+    size = np.log10(world.annual_sales[rows] / 1e6)
+    logit = (alpha - b_h * h_app - b_c * c[rows] + b_y * young - SIZE_WEIGHT * size
              + b_u * rng.standard_normal(len(rows)))
     true_pd = np.full(n, np.nan)
     true_pd[rows] = _sigmoid(logit)

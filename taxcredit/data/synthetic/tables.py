@@ -341,7 +341,7 @@ def _invoices(rng, world, act, grid, uscc) -> pd.DataFrame:
         p_red = np.clip(0.012 * np.exp(-0.6 * c[i]) * (1 + 2 * (act.health[i, t] < -2)), 0, 0.5)
         red_cnt = rng.binomial(cnt, p_red)
         red_amt = np.round(amt * red_cnt / cnt * rng.uniform(0.6, 1.4, len(i)), 2)
-        void = rng.binomial(cnt, 0.008 * legacy[t])
+        void = rng.binomial(cnt, np.clip(0.008 * legacy[t] * np.exp(-0.5 * c[i]), 0, 0.5))
         lam = np.maximum(cnt**0.75 * 0.8 - 1, 0)
         parties = np.minimum(1 + rng.poisson(lam), cnt)
         top1 = np.clip(conc[i] * np.exp(0.2 * rng.standard_normal(len(i))), 0, 1)

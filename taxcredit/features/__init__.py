@@ -1,0 +1,12 @@
+"""The feature layer: the bilingual feature catalog and the point-in-time engine.
+
+>>> import taxcredit as tc
+>>> tc.features.catalog().head()          # doctest: +SKIP
+>>> X = tc.build_features(ds, as_of="2025-06-30")   # doctest: +SKIP
+"""
+
+from .catalog import DIMENSIONS, FEATURES, Feature, catalog, feature, feature_ids
+from .engine import build_features, feature_inputs
+
+__all__ = ["DIMENSIONS", "FEATURES", "Feature", "build_features", "catalog", "feature",
+           "feature_ids", "feature_inputs"]

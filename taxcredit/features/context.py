@@ -1,0 +1,210 @@
+"""Point-in-time views of a chunk of enterprises: who is asked about when, and what was known.
+
+A :class:`Context` holds the (enterprise, as-of) pairs of one chunk and turns table rows into
+per-pair arrays without Python loops: rows are joined to the pairs of their enterprise by
+sorted positions, filtered by their knowledge date, and scattered into dense month panels of
+shape ``(n_pairs, HORIZON)`` where column ``k`` is the month ``k`` months before the pair's
+window end. A panel cell is NaN when nothing was known for that month, so "no history" and
+"zero" stay different.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..data.calendar import last_due_month, month_index
+
+__all__ = ["HORIZON", "Context", "longest_run", "safe_div"]
+
+#: Months of history held in a panel: 24 for the longest window plus 12 for year-on-year.
+HORIZON = 36
+_DAY = np.timedelta64(1, "D")
+
+
+def safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` with NaN where the denominator is zero or missing."""
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    ok = np.isfinite(den) & (den != 0)
+    np.divide(num, den, out=out, where=ok)
+    return out
+
+
+def longest_run(flags: np.ndarray) -> np.ndarray:
+    """Longest run of True along axis 1 (loops over the few columns, not the rows)."""
+    run = np.zeros(flags.shape[0], dtype=np.int64)
+    best = np.zeros(flags.shape[0], dtype=np.int64)
+    for k in range(flags.shape[1]):
+        run = np.where(flags[:, k], run + 1, 0)
+        np.maximum(best, run, out=best)
+    return best
+
+
+def _dates(s: pd.Series) -> np.ndarray:
+    return s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+
+
+@dataclass
+class Context:
+    """The pairs of one chunk and their enterprise facts.
+
+    Parameters
+    ----------
+    tables : dict of str to pandas.DataFrame
+        The chunk's (validated) tables.
+    uscc : numpy.ndarray of str
+        Enterprise of each pair.
+    as_of : numpy.ndarray of datetime64[D]
+        As-of date of each pair.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    uscc: np.ndarray
+    as_of: np.ndarray
+    n: int = 0
+    ent: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    due_month: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    end: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    quarterly: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    first_filing_month: np.ndarray = field(default_factory=lambda: np.empty(0))
+    cache: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.n = len(self.uscc)
+        ent = self.tables["enterprises"]
+        self._ent_keys = pa.array(ent["uscc"], type=pa.large_string())
+        self.ent = self._position(pd.Series(self.uscc, dtype="str"))
+        order = np.argsort(self.ent, kind="stable")
+        self._pair_order = order
+        self._pair_ent_sorted = self.ent[order]
+        self.due_month = last_due_month(self.as_of)
+        ff = _dates(ent["first_filing_date"])
+        ffm = month_index(ff).astype(float)
+        ffm[np.isnat(ff)] = np.nan
+        self.first_filing_month = self.per_pair(ffm, np.nan)
+        self.first_filing = self.per_pair(ff, np.datetime64("NaT"))
+        self.quarterly = self._latest_frequency_is_quarterly()
+        # quarterly filers' windows end at the last due quarter
+        moy0 = self.due_month % 12  # 0 = January
+        back = np.where(self.quarterly, (moy0 - 2) % 3, 0)
+        self.end = self.due_month - back
+
+    def per_pair(self, values: np.ndarray, missing) -> np.ndarray:
+        """Per-enterprise ``values`` looked up for each pair (``missing`` for unknown ones)."""
+        padded = np.append(np.asarray(values), np.asarray([missing], dtype=np.asarray(values).dtype))
+        return padded[np.where(self.ent >= 0, self.ent, len(values))]
+
+    # ------------------------------------------------------------------ joins
+    def _position(self, values: pd.Series) -> np.ndarray:
+        pos = pc.index_in(pa.array(values, type=pa.large_string()), value_set=self._ent_keys)
+        return pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+    def has(self, table: str) -> bool:
+        """Whether the chunk has ``table``."""
+        return table in self.tables
+
+    def join(self, table: str) -> tuple[np.ndarray, np.ndarray]:
+        """Pair every row of ``table`` with every pair of its enterprise.
+
+        Returns
+        -------
+        rows, pairs : numpy.ndarray of int
+            Row positions in the table and pair positions, one entry per (row, pair).
+        """
+        key = ("join", table)
+        if key in self.cache:
+            return self.cache[key]
+        df = self.tables[table]
+        ent = self._position(df["uscc"])
+        lo = np.searchsorted(self._pair_ent_sorted, ent, side="left")
+        hi = np.searchsorted(self._pair_ent_sorted, ent, side="right")
+        counts = np.where(ent >= 0, hi - lo, 0)
+        rows = np.repeat(np.arange(len(df)), counts)
+        offset = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+        pairs = self._pair_order[np.repeat(lo, counts) + offset]
+        self.cache[key] = (rows, pairs)
+        return rows, pairs
+
+    def known(self, table: str, date_column: str) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`join`, keeping the rows whose ``date_column`` is on or before the as-of."""
+        key = ("known", table, date_column)
+        if key in self.cache:
+            return self.cache[key]
+        rows, pairs = self.join(table)
+        d = _dates(self.tables[table][date_column])[rows]
+        keep = d <= self.as_of[pairs]
+        self.cache[key] = (rows[keep], pairs[keep])
+        return self.cache[key]
+
+    def column(self, table: str, column: str, rows: np.ndarray, dtype=float) -> np.ndarray:
+        """Values of ``table.column`` at ``rows``."""
+        s = self.tables[table][column]
+        if dtype == "date":
+            return _dates(s)[rows]
+        if dtype is str:
+            return s.astype("str").to_numpy()[rows]
+        return s.to_numpy(dtype=dtype, na_value=np.nan)[rows]
+
+    # ------------------------------------------------------------------ panels
+    def panel(self, pairs: np.ndarray, months: np.ndarray, values: np.ndarray,
+              *, add: bool = True) -> np.ndarray:
+        """Scatter ``values`` into an ``(n, HORIZON)`` panel by months before the window end.
+
+        Cells without a value are NaN; several values in one cell are summed.
+        """
+        k = self.end[pairs] - months
+        keep = (k >= 0) & (k < HORIZON)
+        out = np.zeros((self.n, HORIZON))
+        seen = np.zeros((self.n, HORIZON), dtype=bool)
+        p, kk, v = pairs[keep], k[keep], values[keep]
+        if add:
+            np.add.at(out, (p, kk), v)
+        else:
+            out[p, kk] = v
+        seen[p, kk] = True
+        out[~seen] = np.nan
+        return out
+
+    def months_after_first_filing(self) -> np.ndarray:
+        """Boolean ``(n, HORIZON)``: the panel month is on or after the first filing month."""
+        month = self.end[:, None] - np.arange(HORIZON)[None, :]
+        return month >= self.first_filing_month[:, None]
+
+    def vat_panel(self) -> dict[str, np.ndarray]:
+        """Monthly panels of VAT sales and payable known at as-of (quarters spread over 3)."""
+        if "vat" in self.cache:
+            return self.cache["vat"]
+        rows, pairs = self.known("vat_returns", "filing_date")
+        v = self.tables["vat_returns"]
+        month = month_index(self.column("vat_returns", "period_end", rows, "date"))
+        q = (v["filing_frequency"] == "quarterly").to_numpy()[rows]
+        sales = self.column("vat_returns", "taxable_sales", rows)
+        payable = self.column("vat_returns", "vat_payable", rows)
+        share = np.where(q, 1 / 3, 1.0)
+        parts = [(pairs, month, sales * share, payable * share)]
+        for back in (1, 2):  # the earlier months of a quarter
+            parts.append((pairs[q], month[q] - back, sales[q] / 3, payable[q] / 3))
+        p, m, s, pay = (np.concatenate(x) for x in zip(*parts, strict=True))
+        out = {"sales": self.panel(p, m, s), "vat_payable": self.panel(p, m, pay)}
+        self.cache["vat"] = out
+        return out
+
+    def _latest_frequency_is_quarterly(self) -> np.ndarray:
+        if "vat_returns" not in self.tables:
+            return np.zeros(self.n, dtype=bool)
+        rows, pairs = self.known("vat_returns", "filing_date")
+        v = self.tables["vat_returns"]
+        pe = self.column("vat_returns", "period_end", rows, "date").astype(np.int64)
+        q = (v["filing_frequency"] == "quarterly").to_numpy()[rows]
+        order = np.lexsort((pe, pairs))  # last row per pair = latest period
+        last = np.ones(len(order), dtype=bool)
+        last[:-1] = pairs[order][1:] != pairs[order][:-1]
+        out = np.zeros(self.n, dtype=bool)
+        out[pairs[order][last]] = q[order][last]
+        return out

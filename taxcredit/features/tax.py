@@ -1,0 +1,123 @@
+"""纳税贡献 — tax contribution, and the payment side of 历史信用: arrears, late payments, fees."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.calendar import month_index
+from .context import HORIZON, Context, longest_run, safe_div
+
+__all__ = ["compute"]
+
+#: Tax types that count as tax contribution (social insurance and penalties do not).
+TAX_TYPES = ("vat", "cit", "surtax", "iit", "stamp", "other")
+CONTRIBUTION = ("tax_12m", "tax_yoy", "avg_annual_tax_24m", "cit_to_sales", "tax_paid_months_24m")
+PAYMENT_HISTORY = ("late_payments_24m", "arrears_now", "arrears_to_sales", "arrears_months_12m",
+                   "arrears_max_duration_24m", "fees_penalties_24m")
+
+
+def _months_back(as_of: np.ndarray, months: int) -> np.ndarray:
+    """``as_of`` minus whole months (day clipped to the month's length)."""
+    m = as_of.astype("datetime64[M]") - months
+    day = (as_of - as_of.astype("datetime64[M]").astype("datetime64[D]")).astype(int)
+    last = ((m + 1).astype("datetime64[D]") - 1 - m.astype("datetime64[D]")).astype(int)
+    return m.astype("datetime64[D]") + np.minimum(day, last).astype("timedelta64[D]")
+
+
+def compute(ctx: Context, out: dict[str, np.ndarray]) -> None:
+    """Add tax-contribution and payment-history features to ``out``."""
+    nan = np.full(ctx.n, np.nan)
+    vat_history = np.zeros(ctx.n, dtype=bool)
+    if ctx.has("vat_returns"):
+        vat_history = (~np.isnan(ctx.vat_panel()["sales"][:, :24])).any(axis=1)
+    if ctx.has("vat_returns"):
+        v = ctx.vat_panel()
+        out["vat_burden"] = safe_div(np.nansum(v["vat_payable"][:, :12], axis=1),
+                                     np.where(out["sales_12m"] > 0, out["sales_12m"], np.nan))
+    else:
+        out["vat_burden"] = nan.copy()
+    if not ctx.has("payments"):
+        for f in (*CONTRIBUTION, *PAYMENT_HISTORY):
+            out[f] = nan.copy()
+        return
+    _contribution(ctx, out, vat_history)
+    _payment_history(ctx, out, vat_history)
+
+
+def _contribution(ctx: Context, out: dict[str, np.ndarray], history: np.ndarray) -> None:
+    rows, pairs = ctx.known("payments", "due_date")  # a liability is known from its due date
+    p = ctx.tables["payments"]
+    tax_type = p["tax_type"].astype("str").to_numpy()[rows]
+    paid = ctx.column("payments", "payment_date", rows, "date")
+    sel = np.isin(tax_type, TAX_TYPES) & (paid <= ctx.as_of[pairs])
+    rows, pairs, tax_type = rows[sel], pairs[sel], tax_type[sel]
+    amount = ctx.column("payments", "amount", rows)
+    period = ctx.column("payments", "period_end", rows, "date")
+    due = ctx.column("payments", "due_date", rows, "date")
+    month = month_index(period)
+    # spread a liability over the months of its period: the annual CIT settlement over its
+    # year, CIT prepayments over their quarter, VAT of quarterly filers over their quarter
+    annual = (tax_type == "cit") & ((due - period).astype(int) > 100)
+    quarter = ((tax_type == "cit") & ~annual) | (np.isin(tax_type, ("vat", "surtax"))
+                                                 & ctx.quarterly[pairs])
+    span = np.where(annual, 12, np.where(quarter, 3, 1))
+    reps = np.repeat(np.arange(len(rows)), span)
+    back = np.arange(len(reps)) - np.repeat(np.cumsum(span) - span, span)
+    total = ctx.panel(pairs[reps], month[reps] - back, (amount / span)[reps])
+    cit = np.where(tax_type == "cit", amount, 0.0)
+    cit_panel = ctx.panel(pairs[reps], month[reps] - back, (cit / span)[reps])
+    total0 = np.nan_to_num(total)
+    tax12 = total0[:, :12].sum(axis=1)
+    prev12 = total0[:, 12:24].sum(axis=1)
+    out["tax_12m"] = np.where(history, tax12, np.nan)
+    out["tax_yoy"] = np.where(history, safe_div(tax12, np.where(prev12 > 0, prev12, np.nan)) - 1,
+                              np.nan)
+    out["avg_annual_tax_24m"] = np.where(history, total0[:, :24].sum(axis=1) / 2, np.nan)
+    sales12 = out.get("sales_12m", np.full(ctx.n, np.nan))
+    cit12 = np.nan_to_num(cit_panel)[:, :12].sum(axis=1)
+    out["cit_to_sales"] = safe_div(cit12, np.where(sales12 > 0, sales12, np.nan))
+    out["tax_paid_months_24m"] = np.where(history, (total0[:, :24] > 0).sum(axis=1), np.nan)
+
+
+def _payment_history(ctx: Context, out: dict[str, np.ndarray], history: np.ndarray) -> None:
+    rows, pairs = ctx.known("payments", "due_date")
+    as_of = ctx.as_of[pairs]
+    due = ctx.column("payments", "due_date", rows, "date")
+    amount = ctx.column("payments", "amount", rows)
+    paid = ctx.column("payments", "payment_date", rows, "date")
+    paid_known = ~np.isnat(paid) & (paid <= as_of)
+    unpaid = ~paid_known
+    # arrears at as-of
+    out["arrears_now"] = np.where(
+        history | np.isin(np.arange(ctx.n), pairs),
+        np.bincount(pairs, weights=np.where(unpaid, amount, 0.0), minlength=ctx.n), np.nan)
+    mean_sales = safe_div(out.get("sales_12m", np.full(ctx.n, np.nan)), 12.0)
+    out["arrears_to_sales"] = safe_div(out["arrears_now"],
+                                       np.where(mean_sales > 0, mean_sales, np.nan))
+    # month-ends in arrears: due ≤ month end < payment date
+    end = ctx.end[pairs]
+    due_m = month_index(due)
+    pay_m = np.where(paid_known, month_index(np.where(paid_known, paid, due)), np.iinfo(np.int64).max // 4)
+    k_hi = np.minimum(end - due_m, HORIZON - 1)
+    k_lo = np.maximum(end - pay_m + 1, 0)
+    ok = k_lo <= k_hi
+    diff = np.zeros((ctx.n, HORIZON + 1))
+    np.add.at(diff, (pairs[ok], k_lo[ok]), 1)
+    np.add.at(diff, (pairs[ok], k_hi[ok] + 1), -1)
+    in_arrears = np.cumsum(diff, axis=1)[:, :HORIZON] > 0
+    out["arrears_months_12m"] = np.where(history, in_arrears[:, :12].sum(axis=1), np.nan)
+    out["arrears_max_duration_24m"] = np.where(history, longest_run(in_arrears[:, :24]), np.nan)
+    # late payments and fees in the 24 months before as-of
+    start = _months_back(ctx.as_of, 24)[pairs]
+    recent = due > start
+    late = recent & (unpaid | (paid > due))
+    out["late_payments_24m"] = np.where(history, np.bincount(pairs[late], minlength=ctx.n),
+                                        np.nan)
+    fee = np.nan_to_num(ctx.column("payments", "late_fee", rows))
+    fee_in = paid_known & (paid > start)
+    tax_type = ctx.tables["payments"]["tax_type"].astype("str").to_numpy()[rows]
+    period = ctx.column("payments", "period_end", rows, "date")
+    penalty = (tax_type == "penalty") & (period > start)
+    total = np.where(fee_in, fee, 0.0) + np.where(penalty, amount, 0.0)
+    out["fees_penalties_24m"] = np.where(history, np.bincount(pairs, weights=total,
+                                                              minlength=ctx.n), np.nan)
