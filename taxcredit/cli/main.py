@@ -48,6 +48,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _write_report(report, path: str) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    report.to_csv(path, index=False, encoding="utf-8")
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -55,17 +60,23 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     raw = TaxDataset.from_folder(args.data, validate=False)
-    clean, rejected = raw.validate(on_error="quarantine", strict_uscc=not args.lenient_uscc,
-                                   progress=not args.quiet)
+    try:
+        clean, rejected = raw.validate(on_error="quarantine", strict_uscc=not args.lenient_uscc,
+                                       progress=not args.quiet)
+    except TaxCreditError as exc:  # structural: still write the report when asked
+        if args.report and getattr(exc, "report", None) is not None:
+            _write_report(exc.report, args.report)
+        raise
     report = rejected.report
     elapsed = time.perf_counter() - t0
     if args.report:
-        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-        report.to_csv(args.report, index=False, encoding="utf-8")
+        _write_report(report, args.report)
     if args.quarantine:
         out = Path(args.quarantine)
         clean.to_folder(out / "clean", overwrite=True)
         (out / "rejected").mkdir(parents=True, exist_ok=True)
+        for stale in (out / "rejected").glob("*.csv"):  # from an earlier run
+            stale.unlink()
         for name, df in rejected.items():
             if len(df):
                 df.to_csv(out / "rejected" / f"{name}.csv", index=False, encoding="utf-8")
@@ -151,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.func(args)
-    except (TaxCreditError, FileExistsError, FileNotFoundError, NotADirectoryError) as exc:
+    except (TaxCreditError, OSError) as exc:  # bad data or files: exit 1
         print(f"taxcredit {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ValueError as exc:  # bad option values that argparse cannot check

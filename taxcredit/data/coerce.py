@@ -7,6 +7,8 @@ text codes belong, a boolean where an amount belongs) raises :class:`ColumnTypeE
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -118,7 +120,7 @@ def _as_float(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
         bad = np.zeros(len(s), dtype=bool)
     elif s.dtype == object:  # numbers, numeric text and strays mixed
         is_text = _is_text(s)
-        is_number = s.map(lambda v: isinstance(v, (int, float, np.number))
+        is_number = s.map(lambda v: isinstance(v, numbers.Number)
                           and not isinstance(v, (bool, np.bool_)),
                           na_action="ignore").fillna(False).to_numpy(dtype=bool)
         out = pd.Series(np.nan, index=s.index, name=s.name)
@@ -137,15 +139,24 @@ def _as_float(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
     return out.where(~np.isinf(values)), bad
 
 
+_INT_LIMIT = 2**53  # integers beyond this are not exact as floats: refused
+
+
 def _as_int(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
     if ptypes.is_integer_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):
-        return s.astype("Int64"), np.zeros(len(s), dtype=bool)
+        v = s.to_numpy(dtype="float64", na_value=np.nan)
+        huge = np.abs(v) > _INT_LIMIT
+        if not huge.any():
+            return s.astype("Int64"), np.zeros(len(s), dtype=bool)
+        s = pd.Series(np.where(huge, np.nan, v), index=s.index, name=s.name)
+        return s.astype("Int64"), huge
     out, bad = _as_float(s, col)
     values = out.to_numpy()
     with np.errstate(invalid="ignore"):
-        fractional = ~np.isnan(values) & (np.floor(values) != values)
-    bad = bad | fractional
-    values = np.where(fractional, np.nan, values)
+        wrong = ~np.isnan(values) & ((np.floor(values) != values)
+                                     | (np.abs(values) > _INT_LIMIT))
+    bad = bad | wrong
+    values = np.where(wrong, np.nan, values)
     return pd.Series(values, index=s.index, name=s.name).astype("Int64"), bad
 
 
@@ -156,33 +167,83 @@ def _midnight(s: pd.Series) -> pd.Series:
     return s.dt.normalize() if has_time.any() else s
 
 
+_TZ_SUFFIX = r"(?:Z|[+-]\d{2}:?\d{2})$"
+#: Dates a ``datetime64[ns]`` column can hold; anything outside is refused row by row.
+_NS_MIN, _NS_MAX = pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31")
+
+
+def _naive_local(s: pd.Series) -> pd.Series:
+    """Time-zone-aware values → Asia/Shanghai wall time, naive."""
+    return s.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+
+
+def _parse_text_dates(text: pd.Series) -> pd.Series:
+    """Parse ISO dates (with or without a UTC offset) and common Chinese layouts."""
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    has_tz = text.str.contains(_TZ_SUFFIX, regex=True, na=False).to_numpy()
+    if has_tz.any():  # offsets may differ row to row: go through UTC
+        aware = pd.to_datetime(text[has_tz], errors="coerce", format="ISO8601", utc=True)
+        out[has_tz] = _naive_local(aware).astype("datetime64[us]")
+    plain = ~has_tz & text.notna().to_numpy()
+    if plain.any():
+        part = text[plain]
+        parsed = pd.to_datetime(part, errors="coerce", format="ISO8601")
+        for fmt in ("%Y%m%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日"):
+            retry = parsed.isna()
+            if not retry.any():
+                break
+            parsed = parsed.where(~retry, pd.to_datetime(part.where(retry), errors="coerce",
+                                                         format=fmt))
+        out[plain] = parsed.astype("datetime64[us]")
+    return out
+
+
 def _as_date(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
+    if isinstance(s.dtype, pd.ArrowDtype) and (pa.types.is_timestamp(s.dtype.pyarrow_dtype)
+                                               or pa.types.is_date(s.dtype.pyarrow_dtype)):
+        tz = getattr(s.dtype.pyarrow_dtype, "tz", None)
+        s = pd.Series(pd.to_datetime(s.astype("datetime64[us, UTC]" if tz else
+                                              "datetime64[us]")), index=s.index, name=s.name)
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+        s = _naive_local(s)
+    present = s.notna().to_numpy()
     if ptypes.is_datetime64_dtype(s):
-        return _midnight(s.astype("datetime64[ns]")), np.zeros(len(s), dtype=bool)
-    if ptypes.is_numeric_dtype(s) or ptypes.is_bool_dtype(s):
+        out = s
+        bad = np.zeros(len(s), dtype=bool)
+    elif ptypes.is_numeric_dtype(s) or ptypes.is_bool_dtype(s):
         raise ColumnTypeError(
             f"has dtype {s.dtype}; dates must be dates or text like 2024-03-31, not numbers"
         )
-    if s.dtype == object and not _is_text(s).all():  # date objects, maybe mixed with text
+    elif s.dtype == object and not _is_text(s).all():  # date objects, maybe mixed with text
         is_text = _is_text(s)
-        out = pd.to_datetime(s.where(~is_text), errors="coerce")
+        objects = s.where(~is_text)
+        try:
+            out = pd.to_datetime(objects, errors="coerce")
+            if isinstance(out.dtype, pd.DatetimeTZDtype):
+                out = _naive_local(out)
+            out = out.astype("datetime64[us]")
+        except (ValueError, TypeError, OverflowError):  # out-of-range or mixed zones
+            out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+            for k, v in objects.dropna().items():  # the rare slow path, row by row
+                try:
+                    ts = pd.Timestamp(v)
+                    ts = ts.tz_convert("Asia/Shanghai").tz_localize(None) if ts.tzinfo else ts
+                    out[k] = ts
+                except (ValueError, TypeError, OverflowError):
+                    pass
         if is_text.any():
-            text_part, _ = _as_date(s.where(is_text).astype("str"), col)
-            out = out.where(~is_text, text_part)
-        bad = out.isna().to_numpy() & s.notna().to_numpy()
+            text, _ = _as_text(s.where(is_text).astype("str"), col)
+            parsed = _parse_text_dates(text)
+            out = out.where(~is_text, parsed)
+        bad = out.isna().to_numpy() & present
     else:
         text, bad = _as_text(s, col)
-        out = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        for fmt in ("%Y%m%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日"):
-            retry = out.isna() & text.notna()
-            if not retry.any():
-                break
-            out = out.where(~retry, pd.to_datetime(text.where(retry), errors="coerce", format=fmt))
+        out = _parse_text_dates(text)
         bad = bad | (out.isna().to_numpy() & text.notna().to_numpy())
-    if isinstance(out.dtype, pd.DatetimeTZDtype):
-        out = out.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    beyond = ((out < _NS_MIN) | (out > _NS_MAX)).to_numpy(dtype=bool, na_value=False)
+    if beyond.any():  # e.g. 9999-12-31 "open end" markers
+        out = out.where(~beyond)
+        bad = bad | beyond
     return _midnight(out.astype("datetime64[ns]")), bad
 
 

@@ -158,7 +158,8 @@ class TaxDataset:
         uscc : iterable of str
             Enterprise codes to keep; unknown codes are ignored.
         """
-        wanted = pd.Index(pd.unique(pd.Series(list(uscc), dtype="str")))
+        codes = [uscc] if isinstance(uscc, str) else list(uscc)
+        wanted = pd.Index(pd.unique(pd.Series(codes, dtype="str")))
         codes = self._chunk_codes(wanted)
         return TaxDataset({
             name: (df.iloc[np.flatnonzero(codes[name] >= 0)].reset_index(drop=True)
@@ -190,6 +191,9 @@ class TaxDataset:
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         ids = self.enterprise_ids
+        if not ids.is_unique:
+            raise TaxDataError("enterprises: duplicate uscc values; run validate() before "
+                               "iterating in chunks")
         codes = self._chunk_codes(ids)
         for name, c in codes.items():
             if (c < 0).any():
@@ -279,6 +283,8 @@ class TaxDataset:
         pathlib.Path
             The folder.
         """
+        if format not in ("parquet", "csv"):
+            raise ValueError(f"format must be 'parquet' or 'csv', got {format!r}")
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         existing = list_table_files(folder)

@@ -52,7 +52,9 @@ def read_table(path: Path, schema: TableSchema | None = None) -> pd.DataFrame:
         if schema is not None:
             dtype = {c.name: "str" for c in schema.columns
                      if c.kind in ("string", "category", "date")}
-        return pd.read_csv(path, dtype=dtype, encoding="utf-8-sig")
+        # only empty cells are missing: text such as "NA" or "None" stays text
+        return pd.read_csv(path, dtype=dtype, encoding="utf-8-sig", keep_default_na=False,
+                           na_values=[""])
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise TaxDataError(f"cannot read {path}: {exc}") from exc
 

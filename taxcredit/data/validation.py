@@ -27,6 +27,8 @@ from .schema import MAX_DATE, MIN_DATE, SCHEMAS, TABLE_ORDER, TableSchema
 __all__ = ["REPORT_COLUMNS", "Quarantine", "validate_tables"]
 
 REPORT_COLUMNS = ["table", "column", "rule", "n_rows", "examples", "message"]
+#: Columns the quarantine adds; dropped from inputs so rejected rows can be re-validated.
+RESERVED = ("_row", "_reasons")
 N_EXAMPLES = 5
 
 
@@ -100,6 +102,11 @@ def _example_text(res: _TableResult, schema: TableSchema | None, mask: np.ndarra
 
 def _check_columns(res: _TableResult, schema: TableSchema, strict_uscc: bool) -> None:
     raw = res.raw
+    dup = raw.columns[raw.columns.duplicated()].unique().tolist()
+    if dup:
+        res.structural.append(dict(column=str(dup[0]), rule="duplicate_column",
+                                   message=f"column name(s) {dup} appear more than once"))
+        return
     out: dict[str, pd.Series] = {}
     for col in schema.columns:
         if col.name not in raw.columns:
@@ -173,7 +180,8 @@ def _check_values(res: _TableResult, col, values: pd.Series) -> None:
                 col.name, "date_out_of_range", out,
                 f"{col.name} must lie between {MIN_DATE.date()} and {MAX_DATE.date()}"))
     elif col.kind == "string" and col.pattern:
-        ok = values.str.fullmatch(col.pattern).fillna(True).to_numpy(dtype=bool)
+        ok = values.str.fullmatch(col.pattern).to_numpy(dtype=bool, na_value=True)
+        ok = ok | values.isna().to_numpy()
         if (~ok).any():
             res.failures.append(_Failure(col.name, "pattern_mismatch", ~ok,
                                          f"{col.name} must match {col.pattern}"))
@@ -228,20 +236,25 @@ def _check_keys(res: _TableResult, schema: TableSchema) -> None:
 
 
 def _key_codes(s: pd.Series) -> tuple[np.ndarray, int]:
-    """Integer codes of a key column and their number of distinct values (missing: -1)."""
+    """Integer codes of a key column and their number of distinct values (missing: -1).
+
+    Dates and integers get order-preserving offsets, so input sorted by the key stays sorted.
+    """
+    missing = s.isna().to_numpy()
     if isinstance(s.dtype, pd.CategoricalDtype):
         return s.cat.codes.to_numpy().astype(np.int64), len(s.cat.categories)
-    if s.dtype.kind in "iuM":  # order-preserving offsets, so sorted input stays sorted
-        v = s.to_numpy()
-        missing = np.isnat(v) if v.dtype.kind == "M" else np.zeros(len(v), dtype=bool)
-        v = v.astype("datetime64[D]").view(np.int64) if v.dtype.kind == "M" else v.astype(np.int64)
+    if s.dtype.kind in "iuM":
+        if s.dtype.kind == "M":
+            v = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").view(np.int64)
+        else:
+            v = s.to_numpy(dtype="float64", na_value=0).astype(np.int64)
         if missing.all():
             return np.full(len(v), -1, dtype=np.int64), 0
-        lo, hi = v[~missing].min(), v[~missing].max()
+        lo, hi = int(v[~missing].min()), int(v[~missing].max())
         if hi - lo < 2**31:
-            return np.where(missing, -1, v - lo), int(hi - lo) + 1
-        codes, uniq = pd.factorize(np.where(missing, lo - 1, v))
-        return codes.astype(np.int64), len(uniq)
+            return np.where(missing, -1, v - lo), hi - lo + 1
+        codes, uniq = pd.factorize(np.where(missing, lo, v))
+        return np.where(missing, -1, codes).astype(np.int64), len(uniq)
     codes, uniq = pd.factorize(s)
     return codes.astype(np.int64), len(uniq)
 
@@ -323,6 +336,10 @@ def _locate_parent(res: _TableResult, schema: TableSchema,
                                 value_set=pa.array(keys, type=pa.large_string()))
             pos[missing] = retry.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     res.parent_pos = pos
+    blank = values.isna().to_numpy() & res.raw[column].notna().to_numpy()
+    if blank.any():  # present in the input but blank once normalised
+        res.failures.append(_Failure(column, "missing_value", blank,
+                                     f"{column} must not be missing"))
 
 
 def _isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
@@ -359,7 +376,7 @@ def _finalise(res: _TableResult, schema: TableSchema, keep: np.ndarray) -> pd.Da
     assert res.coerced is not None
     df = res.coerced if keep.all() else res.coerced.loc[keep]
     for col in schema.columns:
-        if col.kind == "int" and not col.nullable:
+        if col.kind == "int" and not col.nullable and df[col.name].notna().all():
             df[col.name] = df[col.name].astype("int64")
     return df.reset_index(drop=True)
 
@@ -423,17 +440,26 @@ def validate_tables(
         raw = tables[name]
         if not isinstance(raw, pd.DataFrame):
             raise TypeError(f"table {name!r} must be a pandas DataFrame, got {type(raw).__name__}")
-        raw = raw.reset_index(drop=True)
+        # _row and _reasons are the quarantine's own columns: re-checking rejects drops them
+        raw = raw.drop(columns=[c for c in RESERVED if c in raw.columns]).reset_index(drop=True)
         res = _TableResult(name, raw)
-        _check_columns(res, schema, strict_uscc)
-        if res.coerced is not None:
-            _locate_parent(res, schema, results)
-            _check_rules(res, schema)
-            _check_keys(res, schema)
-            _check_parent(res, schema, results, cascade)
+        try:
+            _check_columns(res, schema, strict_uscc)
+            if res.coerced is not None:
+                _locate_parent(res, schema, results)
+                _check_rules(res, schema)
+                _check_keys(res, schema)
+                _check_parent(res, schema, results, cascade)
+        except (ValueError, TypeError, OverflowError, KeyError, AttributeError) as exc:
+            # a value no rule anticipated: still name the table, never a bare pandas error
+            report = pd.DataFrame([dict(table=name, column="", rule="unreadable", n_rows=len(raw),
+                                        examples="", message=f"{type(exc).__name__}: {exc}")],
+                                  columns=REPORT_COLUMNS)
+            raise TaxDataError(f"table {name!r} could not be validated: "
+                               f"{type(exc).__name__}: {exc}", report) from exc
         results[name] = res
     report = _report(results)
-    structural = report["rule"].isin(["missing_column", "dtype"]).any()
+    structural = report["rule"].isin(["missing_column", "dtype", "duplicate_column"]).any()
     if len(report) and (on_error == "raise" or structural):
         raise TaxDataError(_format(report), report)
     clean: dict[str, pd.DataFrame] = {}

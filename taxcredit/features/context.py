@@ -97,7 +97,8 @@ class Context:
 
     def per_pair(self, values: np.ndarray, missing) -> np.ndarray:
         """Per-enterprise ``values`` looked up for each pair (``missing`` for unknown ones)."""
-        padded = np.append(np.asarray(values), np.asarray([missing], dtype=np.asarray(values).dtype))
+        values = np.asarray(values)
+        padded = np.append(values, np.asarray([missing], dtype=values.dtype))
         return padded[np.where(self.ent >= 0, self.ent, len(values))]
 
     # ------------------------------------------------------------------ joins

@@ -14,7 +14,8 @@ SIZE_CLASSES = ("micro", "small", "medium", "large")
 # 中小企业划型标准规定 (工信部联企业〔2011〕300号): per industry group, the criteria
 # (Y revenue, X staff, Z assets; money in 10k yuan) and the thresholds a firm must reach on
 # *every* criterion to be large / medium / small; below small it is micro.
-_RULES: dict[str, tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...]]] = {
+_Limits = tuple[float, ...]
+_RULES: dict[str, tuple[tuple[str, ...], _Limits, _Limits, _Limits]] = {
     "agriculture": (("Y",), (20000,), (500,), (50,)),
     "industry": (("X", "Y"), (1000, 40000), (300, 2000), (20, 300)),
     "construction": (("Y", "Z"), (80000, 80000), (6000, 5000), (300, 300)),
@@ -102,7 +103,7 @@ def compute(ctx: Context, out: dict[str, np.ndarray]) -> None:
 
 
 def _same_day(ctx: Context) -> np.ndarray:
-    """The first filing's day of month carried to the as-of month (for whole months)."""
+    """Carry the first filing's day of month to the as-of month (for whole months)."""
     ff = ctx.first_filing
     day = np.where(np.isnat(ff), 0, (ff - ff.astype("datetime64[M]").astype("datetime64[D]"))
                    .astype("timedelta64[D]").astype(np.int64))

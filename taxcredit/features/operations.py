@@ -123,7 +123,7 @@ def _invoicing(ctx: Context, out: dict[str, np.ndarray]) -> None:
 
 
 def _has_history(ctx: Context, invoice_panels: dict[str, np.ndarray]) -> np.ndarray:
-    """A pair has L12 history if a return or an invoice of the window is known."""
+    """Tell which pairs have L12 history: a return or an invoice of the window is known."""
     seen_inv = ~np.isnan(invoice_panels["month_seen"][:, :12])
     seen = seen_inv.any(axis=1)
     if ctx.has("vat_returns"):

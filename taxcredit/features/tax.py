@@ -97,7 +97,8 @@ def _payment_history(ctx: Context, out: dict[str, np.ndarray], history: np.ndarr
     # month-ends in arrears: due ≤ month end < payment date
     end = ctx.end[pairs]
     due_m = month_index(due)
-    pay_m = np.where(paid_known, month_index(np.where(paid_known, paid, due)), np.iinfo(np.int64).max // 4)
+    never = np.iinfo(np.int64).max // 4
+    pay_m = np.where(paid_known, month_index(np.where(paid_known, paid, due)), never)
     k_hi = np.minimum(end - due_m, HORIZON - 1)
     k_lo = np.maximum(end - pay_m + 1, 0)
     ok = k_lo <= k_hi

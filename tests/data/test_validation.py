@@ -160,7 +160,7 @@ def test_uscc_whitespace_case_and_fullwidth_are_normalised(tables):
         ("filing_date", "2024-01-15", "filed_before_period_end"),
         ("due_date", "2024-01-10", "due_before_period_end"),
         ("period_end", "2024-01-30", "not_month_end"),
-        ("period_start", "2024-01-05", "period_length"),
+        ("period_start", "2023-12-01", "period_length"),
         ("exempt_sales", 200_000.0, "exempt_above_sales"),
     ],
 )
@@ -374,3 +374,114 @@ def test_fast_duplicate_detection_matches_pandas(rows, sort):
     for key in (["n", "d", "c"], ["s", "d"], ["c"], ["d", "n"]):
         expected = df.duplicated(subset=key, keep=False).to_numpy()
         np.testing.assert_array_equal(_duplicated(df, key), expected)
+
+
+
+# ----------------------------------------------------------------------------- odd inputs
+# (each of these once crashed or slipped through; found by an adversarial review)
+
+
+def test_blank_child_uscc_is_missing_not_accepted(tables):
+    tables["vat_returns"]["uscc"] = [U1, "   ", U2]
+    has(problems(tables), "vat_returns", "uscc", "missing_value", 1)
+
+
+def test_missing_year_in_a_key_is_reported(tables):
+    tables["credit_grades"]["year"] = pd.array([2023, None, 2023], dtype="Int64")
+    has(problems(tables), "credit_grades", "year", "missing_value", 1)
+    clean, rej = tc.TaxDataset(tables).validate(on_error="quarantine")
+    assert len(clean["credit_grades"]) + len(rej["credit_grades"]) == 3
+
+
+def test_absent_optional_count_column(tables):
+    inv = _invoices().drop(columns=["void_count"])
+    tables["invoices"] = inv
+    ds = tc.TaxDataset(tables).validate()
+    assert ds["invoices"]["void_count"].isna().all()
+
+
+@pytest.mark.parametrize("value", ["9999-12-31", "1600-01-01"])
+def test_dates_beyond_the_representable_range_are_row_errors(tables, value):
+    tables["enterprises"]["registration_date"] = [value, "2021-06-10"]
+    row = has(problems(tables), "enterprises", "registration_date", "not_date", 1)
+    assert "registration_date" in row.message
+
+
+def test_date_objects_and_arrow_dates_and_mixed_offsets(tables):
+    import datetime
+
+    import pyarrow as pa
+
+    e = tables["enterprises"]
+    e["registration_date"] = pd.Series([datetime.date(2015, 3, 2), datetime.date(2021, 6, 10)],
+                                       dtype=object)
+    e["first_filing_date"] = ["2015-04-14T23:30:00+00:00", "2021-07-15T00:00:00+08:00"]
+    arrow = pd.ArrowDtype(pa.date32())
+    tables["vat_returns"]["due_date"] = pd.Series(
+        pd.array(tables["vat_returns"]["due_date"].dt.date.tolist(), dtype=arrow))
+    ds = tc.TaxDataset(tables).validate()
+    assert ds["enterprises"]["first_filing_date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2015-04-15", "2021-07-15"]  # UTC 23:30 is the next morning in Beijing
+    assert ds["vat_returns"]["due_date"].dtype == "datetime64[ns]"
+
+
+def test_duplicated_column_names_are_structural(tables):
+    v = tables["vat_returns"]
+    tables["vat_returns"] = pd.concat([v, v[["input_tax"]]], axis=1)
+    has(problems(tables), "vat_returns", "input_tax", "duplicate_column")
+
+
+def test_integers_too_large_are_row_errors(tables):
+    tables["credit_grades"]["year"] = pd.Series([2023, 2**63 + 5, 2023], dtype=object)
+    has(problems(tables), "credit_grades", "year", "not_int", 1)
+
+
+def test_decimals_from_database_drivers_are_numbers(tables):
+    from decimal import Decimal
+
+    tables["vat_returns"]["taxable_sales"] = pd.Series(
+        [Decimal("100000"), Decimal("80000.50"), Decimal("250000")], dtype=object)
+    ds = tc.TaxDataset(tables).validate()
+    assert ds["vat_returns"]["taxable_sales"].tolist() == [100000.0, 80000.5, 250000.0]
+
+
+def test_rejected_rows_can_be_validated_again(tables):
+    tables["vat_returns"].loc[0, "vat_payable"] = -1.0
+    _, rejected = tc.TaxDataset(tables).validate(on_error="quarantine")
+    fixed = rejected["vat_returns"].assign(vat_payable=4_000.0)
+    tables["vat_returns"] = pd.concat([tables["vat_returns"].iloc[1:], fixed], ignore_index=True)
+    ds = tc.TaxDataset(tables).validate()
+    assert "_row" not in ds["vat_returns"].columns and len(ds["vat_returns"]) == 3
+
+
+def test_rounded_shares_do_not_break_the_hhi_rule(tables):
+    inv = _invoices()
+    inv.loc[0, ["top1_share", "counterparty_hhi"]] = [0.3636, 0.1322]  # 0.36355², rounded
+    tables["invoices"] = inv
+    tc.TaxDataset(tables).validate()
+
+
+def test_missing_code_is_reported_once(tables):
+    tables["enterprises"]["region_code"] = [None, "310110"]
+    report = problems(tables)
+    assert report[report.table == "enterprises"]["rule"].tolist() == ["missing_value"]
+
+
+def test_text_na_words_survive_csv(tables, tmp_path):
+    tables["applications"]["product"] = ["NA", "None"]
+    tc.TaxDataset(tables).validate().to_folder(tmp_path, format="csv")
+    back = tc.TaxDataset.from_folder(tmp_path)
+    assert back["applications"]["product"].tolist() == ["NA", "None"]
+
+
+def test_bad_format_deletes_nothing(tables, tmp_path):
+    ds = tc.TaxDataset(tables)
+    ds.to_folder(tmp_path)
+    with pytest.raises(ValueError, match="format"):
+        ds.to_folder(tmp_path, format="xlsx", overwrite=True)
+    assert (tmp_path / "enterprises.parquet").exists()
+
+
+def test_select_accepts_one_code(tables):
+    ds = tc.TaxDataset(tables).validate()
+    assert ds.select(U1).n_enterprises == 1

@@ -3,7 +3,8 @@
 As of 2025-06-30 the last due month is May 2025 (its return was due 2025-06-15), so:
 
 * A (monthly, general) — window end May 2025; L12 = Jun 2024 … May 2025.
-* B (quarterly, small-scale) — window end March 2025 (the last due quarter); L12 = Q2 2024 … Q1 2025.
+* B (quarterly, small-scale) — window end March 2025 (the last due quarter);
+  L12 = Q2 2024 … Q1 2025.
 * C (monthly, first filing 2024-11-20, February 2025 return never filed).
 
 Every table also holds rows that only became known *after* 2025-06-30; they must not count.

@@ -93,6 +93,7 @@ def evaluate_grades(rng: np.random.Generator, world: World, fate: Fate, act: Act
                 qzero[:, m - 2:m + 1] |= z[:, None]
         zero_month = np.where(quarterly, qzero, zero_month)
     ff = fate.first_filing_month
+    stuck = ev.abnormal.any(axis=1) & ~ev.restored.any(axis=1)
     for y in full_years:
         cols = np.flatnonzero(years == y)
         a, b = cols[0], cols[-1] + 1
@@ -146,8 +147,9 @@ def evaluate_grades(rng: np.random.Generator, world: World, fate: Fate, act: Act
                                  np.clip(score[who] - 11, 40, 69))
             rows.append(dict(idx=who, year=np.full(len(who), y), grade=new_grade,
                              score=new_score, eff=when, source=np.ones(len(who), dtype=int)))
-        # repairs (信用修复) and appeals (复评) raise C and D results
-        low = np.isin(grade[idx], (_C, _D))
+        # repairs (信用修复) and appeals (复评) raise C and D results — not for firms that
+        # end up abnormal (非正常户): theirs wait until the status is lifted
+        low = np.isin(grade[idx], (_C, _D)) & ~stuck[idx]
         repair = low & (rng.random(len(idx)) < 0.25)
         appeal = low & ~repair & (rng.random(len(idx)) < 0.03)
         for sel, source, lag_lo, lag_hi in ((repair, 2, 60, 240), (appeal, 3, 20, 50)):
@@ -165,9 +167,27 @@ def evaluate_grades(rng: np.random.Generator, world: World, fate: Fate, act: Act
             when = eff[k] + rng.integers(lag_lo, lag_hi, len(k)).astype("timedelta64[D]")
             rows.append(dict(idx=who, year=np.full(len(who), y), grade=g_new, score=s_new,
                              eff=when, source=np.full(len(who), source)))
+    # becoming abnormal is a direct D: the grade in force is adjusted at once (动态调整)
+    ab = ev.abnormal.any(axis=1)
+    who = np.flatnonzero(ab)
+    if len(who):
+        month = ev.abnormal[who].argmax(axis=1)
+        when = grid.month_end[month] + 1
+        # the result in force then: last year's from April, the year before's until April
+        cal_year = when.astype("datetime64[Y]").astype(int) + 1970
+        before_april = (when.astype("datetime64[M]").astype(int) % 12) < 3
+        year = cal_year - 1 - before_april.astype(int)
+        rows.append(dict(idx=who, year=year, grade=np.full(len(who), _D),
+                         score=np.full(len(who), np.nan), eff=when,
+                         source=np.ones(len(who), dtype=int)))
     out = {key: np.concatenate([r[key] for r in rows]) for key in rows[0]}
     grades = pd.DataFrame(out)
     grades = grades[grades["eff"] <= grid.extraction_date]
+    # nothing is evaluated, adjusted or repaired after deregistration
+    dereg = ev.deregistered.any(axis=1)
+    gone = np.where(dereg, grid.month_start[ev.deregistered.argmax(axis=1)],
+                    np.datetime64("2262-01-01"))
+    grades = grades[grades["eff"].to_numpy() < gone[grades["idx"].to_numpy()]]
     # two results of one enterprise and year on the same day: keep the later revision
     grades = grades.drop_duplicates(["idx", "year", "eff"], keep="last")
     repairs = grades.loc[grades["source"] == 2, ["idx", "eff"]].rename(columns={"eff": "date"})

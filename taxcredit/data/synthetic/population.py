@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -215,6 +215,8 @@ def write_population(
     """
     cfg = PopulationConfig(n_enterprises=n_enterprises, months=months, seed=seed,
                            **{k: tuple(v) if k == "size_mix" else v for k, v in knobs.items()})
+    if format not in ("parquet", "csv"):
+        raise ValueError(f"format must be 'parquet' or 'csv', got {format!r}")
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     existing = [f for f in folder.iterdir() if f.stem in TABLE_ORDER]
@@ -226,12 +228,13 @@ def write_population(
     blocks = iter_population(cfg)
     total = -(-n_enterprises // BLOCK_SIZE)
     if format == "csv":
-        ds = make_population(**{k: v for k, v in asdict(cfg).items()
-                                if k not in ("macro_start",)}, progress=progress)
-        ds.to_folder(folder, format="csv", overwrite=True)
+        blocks_list = list(tqdm(blocks, total=total, desc="generating", unit="block",
+                                disable=not progress))
+        tables = {name: pd.concat([b[name] for b in blocks_list if name in b],
+                                  ignore_index=True)
+                  for name in TABLE_ORDER if any(name in b for b in blocks_list)}
+        TaxDataset(tables).to_folder(folder, format="csv", overwrite=True)
         return folder
-    if format != "parquet":
-        raise ValueError(f"format must be 'parquet' or 'csv', got {format!r}")
     writers: dict[str, pq.ParquetWriter] = {}
     try:
         for block in tqdm(blocks, total=total, desc="generating", unit="block",

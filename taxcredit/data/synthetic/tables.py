@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..calendar import due_dates
 from ..schema import SCHEMAS
 from .activity import Activity
 from .calendar import MonthGrid
@@ -137,11 +140,12 @@ def _filing_dates(act: Activity, grid: MonthGrid) -> np.ndarray:
     return np.maximum(filed, earliest)
 
 
-def _vat_returns(world, act, grid, uscc, filing) -> pd.DataFrame:
+def _vat_returns(world, act, grid, uscc, filing, reg_date) -> pd.DataFrame:
     ok = act.filed & (filing <= grid.extraction_date)
     i, t = np.nonzero(ok)
     q = world.quarterly[i]
     start = np.where(q, grid.month_start[np.maximum(t - 2, 0)], grid.month_start[t])
+    start = np.maximum(start, reg_date[i])  # a first period starts at registration
     return _frame("vat_returns", {
         "_idx": i,
         "period_start": start.astype("datetime64[ns]"),
@@ -165,7 +169,7 @@ def _cit_tax(taxable: np.ndarray) -> np.ndarray:
     return np.round(0.05 * np.minimum(ti, 3e6) + 0.25 * np.maximum(ti - 3e6, 0.0), 2)
 
 
-def _cit(rng, world, act, grid, uscc, filing):
+def _cit(rng, world, act, grid, uscc, filing, stop, cutoff, reg_date):
     """Quarterly prepayments and annual settlements; also the annual figures for statements."""
     n, months = world.n, grid.months
     margin = np.array([i.margin for i in INDUSTRIES])[world.industry][:, None]
@@ -203,6 +207,9 @@ def _cit(rng, world, act, grid, uscc, filing):
             deadline = np.datetime64(f"{int(y) + 1}-05-31")
             fdate = np.where(late, deadline + (1 + rng.geometric(1 / 30, n)).astype(
                 "timedelta64[D]"), deadline - rng.integers(0, 80, n).astype("timedelta64[D]"))
+            # ... nor do firms that stop filing before the settlement is due
+            filing_month = (fdate.astype("datetime64[M]") - grid.month[0]).astype(int)
+            alive_end &= (stop > filing_month) & (fdate < cutoff)
             a_rows.append(dict(idx=np.flatnonzero(alive_end), year=int(y), revenue=rev_ytd[:, -1],
                                cost=rev_ytd[:, -1] * cost_ratio[:, 0], profit=annual_profit,
                                taxable=a_taxable, owed=owed, filing=fdate, deadline=deadline))
@@ -215,7 +222,8 @@ def _cit(rng, world, act, grid, uscc, filing):
         parts.append(pd.DataFrame({
             "_idx": idx,
             "return_type": _cat("quarterly", "cit_returns", "return_type", len(idx)),
-            "period_start": np.full(len(idx), grid.month_start[c0]).astype("datetime64[ns]"),
+            "period_start": np.maximum(grid.month_start[c0], reg_date[idx]).astype(
+                "datetime64[ns]"),
             "period_end": np.full(len(idx), grid.month_end[tcol]).astype("datetime64[ns]"),
             "revenue": np.round(rev[idx], 2),
             "cost": np.round(rev[idx] * cost_ratio[idx, 0], 2),
@@ -235,7 +243,8 @@ def _cit(rng, world, act, grid, uscc, filing):
         parts.append(pd.DataFrame({
             "_idx": idx,
             "return_type": _cat("annual", "cit_returns", "return_type", len(idx)),
-            "period_start": np.full(len(idx), np.datetime64(f"{y}-01-01", "ns")),
+            "period_start": np.maximum(np.datetime64(f"{y}-01-01"), reg_date[idx]).astype(
+                "datetime64[ns]"),
             "period_end": np.full(len(idx), np.datetime64(f"{y}-12-31", "ns")),
             "revenue": np.round(r["revenue"][idx], 2),
             "cost": np.round(r["cost"][idx], 2),
@@ -255,12 +264,17 @@ def _pay_date(due: np.ndarray, filing: np.ndarray, late_days: np.ndarray,
     return np.where(late_days == 0, filing, due + delay.astype("timedelta64[D]"))
 
 
-def _payments(rng, world, act, grid, uscc, filing, cit, payroll_amount, penalties):
+def _payments(rng, world, act, grid, uscc, filing, cit, payroll, penalties, dereg_date):
     parts = []
     ext = grid.extraction_date
 
     def add(tax_type, idx, period_end, amount, due, paid):
         paid = paid.astype("datetime64[D]")
+        # deregistration needs tax clearance: everything is settled before it
+        d = dereg_date[idx]
+        settle = ~np.isnat(d) & (due <= d) & (np.isnat(paid) | (paid >= d))
+        early = d - rng.integers(1, 20, len(idx)).astype("timedelta64[D]")
+        paid = np.where(settle, np.maximum(due, early), paid)
         unpaid = paid > ext
         late = np.where(unpaid, np.nan, np.maximum((paid - due).astype(int), 0) * 0.0005
                         * amount)
@@ -293,12 +307,18 @@ def _payments(rng, world, act, grid, uscc, filing, cit, payroll_amount, penaltie
         delay = np.maximum((fil_c - due_c).astype(int), 0) + late_days
         add("cit", idx, pe, c["tax_payable"].to_numpy(), due_c,
             _pay_date(due_c, fil_c, late_days, delay))
-    si = (payroll_amount > 0) & (act.due[None, :] <= ext)
-    i, t = np.nonzero(si)
-    due = act.due[t]
-    paid = due - rng.integers(0, 10, len(i)).astype("timedelta64[D]") + \
-        act.late_payment_days[i, t].astype("timedelta64[D]")
-    add("social_insurance", i, grid.month_end[t], payroll_amount[i, t], due, paid)
+    # social insurance: declared, then paid by the 15th of the next month
+    if payroll is not None and len(payroll):
+        pidx = payroll["_idx"].to_numpy()
+        pe = payroll["period_end"].to_numpy().astype("datetime64[D]")
+        declared = payroll["filing_date"].to_numpy().astype("datetime64[D]")
+        due = due_dates(pe)
+        t = (pe.astype("datetime64[M]") - grid.month[0]).astype(int)
+        paid = np.maximum(declared, due - rng.integers(0, 10, len(pidx)).astype(
+            "timedelta64[D]")) + act.late_payment_days[pidx, t].astype("timedelta64[D]")
+        keep = due <= ext
+        add("social_insurance", pidx[keep], pe[keep],
+            payroll["wage_base"].to_numpy()[keep] * 0.3, due[keep], paid[keep])
     if len(penalties):
         pidx = penalties["idx"].to_numpy()
         pdate = penalties["date"].to_numpy().astype("datetime64[D]")
@@ -311,7 +331,7 @@ def _payments(rng, world, act, grid, uscc, filing, cit, payroll_amount, penaltie
         add("penalty", pidx[keep], pdate[keep], penalties["amount"].to_numpy()[keep], due[keep],
             paid[keep])
     out = pd.concat(parts, ignore_index=True)
-    return out.drop_duplicates(["_idx", "tax_type", "period_end", "due_date"])
+    return out
 
 
 def _invoices(rng, world, act, grid, uscc) -> pd.DataFrame:
@@ -362,7 +382,7 @@ def _invoices(rng, world, act, grid, uscc) -> pd.DataFrame:
             "count": cnt,
             "red_amount": red_amt,
             "red_count": red_cnt.astype(np.int64),
-            "void_count": void.astype(np.int64),
+            "void_count": pd.array(void, dtype="Int64"),
             "n_counterparties": parties.astype(np.int64),
             "top1_share": np.round(top1, 4),
             "top5_share": np.round(np.maximum(top5, np.round(top1, 4)), 4),
@@ -375,13 +395,14 @@ def _invoices(rng, world, act, grid, uscc) -> pd.DataFrame:
     return out
 
 
-def _payroll(rng, world, act, grid, uscc):
+def _payroll(rng, world, act, grid, uscc, cutoff):
     wage = np.array([r[3] for r in REGIONS])[world.region]
     n, months = world.n, grid.months
     wage_base = np.round(act.headcount * wage[:, None]
                          * np.exp(0.1 * rng.standard_normal((n, months))), 2)
     filing = grid.month_end[None, :] + rng.integers(1, 20, (n, months)).astype("timedelta64[D]")
-    ok = act.alive & (act.headcount > 0) & (filing <= grid.extraction_date)
+    ok = act.alive & (act.headcount > 0) & (filing <= grid.extraction_date) & (
+        filing < cutoff[:, None])
     i, t = np.nonzero(ok)
     df = _frame("payroll", {
         "_idx": i,
@@ -390,8 +411,7 @@ def _payroll(rng, world, act, grid, uscc):
         "wage_base": wage_base[i, t],
         "filing_date": filing[i, t].astype("datetime64[ns]"),
     })
-    amount = np.where(ok, wage_base * 0.3, 0.0)
-    return df, amount
+    return df
 
 
 def _financials(rng, world, act, grid, uscc, annual) -> pd.DataFrame:
@@ -477,6 +497,7 @@ def _events(rng, ev: MonthlyEvents, act, grid, uscc, gidx, filing, repairs) -> t
         "description": _str(pd.Series(df["event_type"]).map(_EVENT_TEXT).to_numpy()),
     })
     pen = pd.DataFrame({"idx": pen_i, "date": pen_d, "amount": pen_a})
+    pen = pen.groupby(["idx", "date"], as_index=False, sort=True)["amount"].sum()
     return events, pen
 
 
@@ -534,15 +555,26 @@ def build_tables(rng: np.random.Generator, world: World, fate: Fate, act: Activi
     """
     filing = _filing_dates(act, grid)
     _, _, ff_month = first_filing(world, grid)
+    # nothing is filed once an enterprise is abnormal (非正常户) or deregistered
+    gone = ev.abnormal | ev.deregistered
+    gone_month = np.where(gone.any(axis=1), gone.argmax(axis=1), grid.months)
+    cutoff = np.where(gone_month < grid.months, grid.month_start[np.minimum(gone_month,
+                                                                             grid.months - 1)],
+                      np.datetime64("2262-01-01"))
+    act = replace(act, filed=act.filed & (filing < cutoff[:, None]))
+    dereg = ev.deregistered.any(axis=1)
+    dereg_date = np.where(dereg, grid.month_start[ev.deregistered.argmax(axis=1)],
+                          np.datetime64("NaT"))
     tables: dict[str, pd.DataFrame] = {}
     tables["enterprises"] = _enterprises(rng, world, fate, ev, grid, uscc)
-    tables["vat_returns"] = _vat_returns(world, act, grid, uscc, filing)
-    cit, annual = _cit(rng, world, act, grid, uscc, filing)
+    reg_date, _, _ = first_filing(world, grid)
+    tables["vat_returns"] = _vat_returns(world, act, grid, uscc, filing, reg_date)
+    cit, annual = _cit(rng, world, act, grid, uscc, filing, fate.stop, cutoff, reg_date)
     tables["cit_returns"] = cit
-    payroll, payroll_amount = _payroll(rng, world, act, grid, uscc)
+    payroll = _payroll(rng, world, act, grid, uscc, cutoff)
     events, penalties = _events(rng, ev, act, grid, uscc, gidx, filing, repairs)
-    tables["payments"] = _payments(rng, world, act, grid, uscc, filing, cit, payroll_amount,
-                                   penalties)
+    tables["payments"] = _payments(rng, world, act, grid, uscc, filing, cit, payroll,
+                                   penalties, dereg_date)
     tables["invoices"] = _invoices(rng, world, act, grid, uscc)
     g = grades
     tables["credit_grades"] = _frame("credit_grades", {
