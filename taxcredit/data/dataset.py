@@ -9,6 +9,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import TaxDataError
 from .io import list_table_files, read_table, write_table
@@ -45,6 +47,14 @@ class TaxDataset:
                 raise TypeError(f"table {name!r} must be a pandas DataFrame, got {type(df)}")
         ordered = [t for t in TABLE_ORDER if t in tables] + [t for t in tables if t not in SCHEMAS]
         self._tables: dict[str, pd.DataFrame] = {t: tables[t] for t in ordered}
+
+    def __deepcopy__(self, memo: dict) -> TaxDataset:
+        """Share the frames instead of copying them.
+
+        Datasets are read-only, and cloning an estimator that holds one (scikit-learn
+        deep-copies parameters) must not copy gigabytes of tax data.
+        """
+        return TaxDataset(self._tables)
 
     # ---------------------------------------------------------------- access
     @property
@@ -140,9 +150,11 @@ class TaxDataset:
     def _chunk_codes(self, ids: pd.Index) -> dict[str, np.ndarray]:
         """Position in ``ids`` of every row of every per-enterprise table (-1: not in ids)."""
         codes: dict[str, np.ndarray] = {}
+        keys = pa.array(ids, type=pa.large_string())
         for name, df in self._tables.items():
             if "uscc" in df.columns:
-                codes[name] = ids.get_indexer(df["uscc"])
+                pos = pc.index_in(pa.array(df["uscc"], type=pa.large_string()), value_set=keys)
+                codes[name] = pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
         if "truth" in self._tables and "applications" in codes:
             apps = self._tables["applications"]
             app_pos = pd.Index(apps["application_id"]).get_indexer(
@@ -201,6 +213,9 @@ class TaxDataset:
                     f"table {name!r}: {(c < 0).sum()} row(s) refer to enterprises missing from "
                     "'enterprises'; run validate() before iterating in chunks")
         n_chunks = max(1, -(-len(ids) // chunk_size))
+        if n_chunks == 1:  # everything fits in one chunk: no copies
+            yield self
+            return
         splits = {}
         for name, c in codes.items():
             chunk = c // chunk_size

@@ -7,6 +7,7 @@
 
 from .catalog import DIMENSIONS, FEATURES, Feature, catalog, feature, feature_ids
 from .engine import build_features, feature_inputs
+from .transformer import TaxFeatures
 
-__all__ = ["DIMENSIONS", "FEATURES", "Feature", "build_features", "catalog", "feature",
-           "feature_ids", "feature_inputs"]
+__all__ = ["DIMENSIONS", "FEATURES", "Feature", "TaxFeatures", "build_features", "catalog",
+           "feature", "feature_ids", "feature_inputs"]

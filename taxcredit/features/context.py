@@ -83,6 +83,8 @@ class Context:
         order = np.argsort(self.ent, kind="stable")
         self._pair_order = order
         self._pair_ent_sorted = self.ent[order]
+        known = self._pair_ent_sorted[self._pair_ent_sorted >= 0]
+        self._one_pair_each = bool(np.all(known[1:] != known[:-1]))
         self.due_month = last_due_month(self.as_of)
         ff = _dates(ent["first_filing_date"])
         ffm = month_index(ff).astype(float)
@@ -123,6 +125,14 @@ class Context:
             return self.cache[key]
         df = self.tables[table]
         ent = self._position(df["uscc"])
+        if self._one_pair_each:  # the common case (one as-of date): a direct lookup
+            pair_of = np.full(len(self._ent_keys) + 1, -1)
+            known = self.ent >= 0
+            pair_of[self.ent[known]] = np.flatnonzero(known)
+            pairs = pair_of[ent]  # ent -1 hits the padding
+            rows = np.flatnonzero(pairs >= 0)
+            self.cache[key] = (rows, pairs[rows])
+            return self.cache[key]
         lo = np.searchsorted(self._pair_ent_sorted, ent, side="left")
         hi = np.searchsorted(self._pair_ent_sorted, ent, side="right")
         counts = np.where(ent >= 0, hi - lo, 0)
@@ -138,39 +148,77 @@ class Context:
         if key in self.cache:
             return self.cache[key]
         rows, pairs = self.join(table)
-        d = _dates(self.tables[table][date_column])[rows]
+        d = self.column(table, date_column, rows, "date")
         keep = d <= self.as_of[pairs]
         self.cache[key] = (rows[keep], pairs[keep])
         return self.cache[key]
 
-    def column(self, table: str, column: str, rows: np.ndarray, dtype=float) -> np.ndarray:
-        """Values of ``table.column`` at ``rows``."""
+    def is_in(self, table: str, column: str, rows: np.ndarray, values) -> np.ndarray:
+        """Boolean: ``table.column`` at ``rows`` is one of ``values`` (by category codes)."""
         s = self.tables[table][column]
-        if dtype == "date":
-            return _dates(s)[rows]
-        if dtype is str:
-            return s.astype("str").to_numpy()[rows]
-        return s.to_numpy(dtype=dtype, na_value=np.nan)[rows]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            key = ("codes", table, column)
+            if key not in self.cache:
+                self.cache[key] = s.cat.codes.to_numpy()
+            wanted = np.flatnonzero(pd.Index(s.cat.categories).isin(list(values)))
+            return np.isin(self.cache[key][rows], wanted)
+        return np.isin(self.column(table, column, rows, str), list(values))
+
+    def months(self, table: str, column: str, rows: np.ndarray) -> np.ndarray:
+        """Month index of the dates in ``table.column`` at ``rows`` (cached per column)."""
+        key = ("months", table, column)
+        if key not in self.cache:
+            self.cache[key] = month_index(_dates(self.tables[table][column]))
+        return self.cache[key][rows]
+
+    def column(self, table: str, column: str, rows: np.ndarray, dtype=float) -> np.ndarray:
+        """Values of ``table.column`` at ``rows`` (whole columns converted once, then cached)."""
+        key = ("column", table, column, str(dtype))
+        if key not in self.cache:
+            s = self.tables[table][column]
+            if dtype == "date":
+                full = _dates(s)
+            elif dtype is str:
+                if isinstance(s.dtype, pd.CategoricalDtype):  # via the codes: no string copies
+                    labels = np.append(np.asarray(s.cat.categories, dtype=object), None)
+                    full = labels[s.cat.codes.to_numpy()]
+                else:
+                    full = s.astype("str").to_numpy()
+            else:
+                full = s.to_numpy(dtype=dtype, na_value=np.nan)
+            self.cache[key] = full
+        return self.cache[key][rows]
 
     # ------------------------------------------------------------------ panels
-    def panel(self, pairs: np.ndarray, months: np.ndarray, values: np.ndarray,
-              *, add: bool = True) -> np.ndarray:
-        """Scatter ``values`` into an ``(n, HORIZON)`` panel by months before the window end.
+    def panels(self, pairs: np.ndarray, months: np.ndarray, values: dict[str, np.ndarray],
+               *, add: bool = True, fill: float = np.nan) -> dict[str, np.ndarray]:
+        """Scatter several value arrays into ``(n, HORIZON)`` month panels.
 
-        Cells without a value are NaN; several values in one cell are summed.
+        Column ``k`` is ``k`` months before the pair's window end; the cell positions are
+        computed once for all the arrays. Cells without a value are ``fill`` (NaN: unknown);
+        several values in one cell are summed (``add``) or the last one wins.
         """
         k = self.end[pairs] - months
         keep = (k >= 0) & (k < HORIZON)
-        out = np.zeros((self.n, HORIZON))
-        seen = np.zeros((self.n, HORIZON), dtype=bool)
-        p, kk, v = pairs[keep], k[keep], values[keep]
-        if add:
-            np.add.at(out, (p, kk), v)
-        else:
-            out[p, kk] = v
-        seen[p, kk] = True
-        out[~seen] = np.nan
+        flat = pairs[keep] * HORIZON + k[keep]
+        size = self.n * HORIZON
+        empty = (np.bincount(flat, minlength=size) == 0) if fill != 0 else None
+        out = {}
+        for name, v in values.items():
+            if add:
+                panel = np.bincount(flat, weights=v[keep], minlength=size)
+            else:
+                panel = np.zeros(size)
+                panel[flat] = v[keep]
+            if empty is not None:
+                panel[empty] = fill
+            out[name] = panel.reshape(self.n, HORIZON)
         return out
+
+    def panel(self, pairs: np.ndarray, months: np.ndarray, values: np.ndarray,
+              *, add: bool = True) -> np.ndarray:
+        """One panel (see :meth:`panels`)."""
+        return self.panels(pairs, months, {"v": values}, add=add)["v"]
 
     def months_after_first_filing(self) -> np.ndarray:
         """Boolean ``(n, HORIZON)``: the panel month is on or after the first filing month."""
@@ -183,7 +231,7 @@ class Context:
             return self.cache["vat"]
         rows, pairs = self.known("vat_returns", "filing_date")
         v = self.tables["vat_returns"]
-        month = month_index(self.column("vat_returns", "period_end", rows, "date"))
+        month = self.months("vat_returns", "period_end", rows)
         q = (v["filing_frequency"] == "quarterly").to_numpy()[rows]
         sales = self.column("vat_returns", "taxable_sales", rows)
         payable = self.column("vat_returns", "vat_payable", rows)
@@ -192,7 +240,7 @@ class Context:
         for back in (1, 2):  # the earlier months of a quarter
             parts.append((pairs[q], month[q] - back, sales[q] / 3, payable[q] / 3))
         p, m, s, pay = (np.concatenate(x) for x in zip(*parts, strict=True))
-        out = {"sales": self.panel(p, m, s), "vat_payable": self.panel(p, m, pay)}
+        out = self.panels(p, m, {"sales": s, "vat_payable": pay})
         self.cache["vat"] = out
         return out
 

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
@@ -62,6 +64,13 @@ def _pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
     return pd.DataFrame({"uscc": uscc.to_numpy(), "as_of": dates.dt.normalize().to_numpy()})
 
 
+def _positions(values: pd.Series, keys: pd.Index) -> np.ndarray:
+    """Position of each value among ``keys`` (-1: absent), by pyarrow's hash join."""
+    pos = pc.index_in(pa.array(values, type=pa.large_string()),
+                      value_set=pa.array(keys, type=pa.large_string()))
+    return pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _compute(tables: dict[str, pd.DataFrame], uscc: np.ndarray, as_of: np.ndarray,
              ) -> dict[str, np.ndarray]:
     ctx = Context(tables, uscc, as_of.astype("datetime64[D]"))
@@ -76,7 +85,7 @@ def build_features(
     as_of,
     *,
     features: Iterable[str] | None = None,
-    chunk_size: int = 50_000,
+    chunk_size: int = 100_000,
     n_jobs: int = 1,
     progress: bool = False,
 ) -> pd.DataFrame:
@@ -130,11 +139,12 @@ def build_features(
     slim = {t: ds[t][[c for c in cols if c in ds[t].columns]] for t, cols in need.items()
             if t in ds}
     slim_ds = TaxDataset(slim)
-    known = pairs["uscc"].isin(slim_ds.enterprise_ids).to_numpy()
+    chunk_of = _positions(pairs["uscc"], slim_ds.enterprise_ids)
+    known = chunk_of >= 0
     if not known.all():
         warnings.warn(f"{int((~known).sum())} pair(s) name enterprises absent from the dataset; "
                       "their features are NaN", UserWarning, stacklevel=2)
-    chunk_of = pd.Index(slim_ds.enterprise_ids).get_indexer(pairs["uscc"]) // chunk_size
+    chunk_of = np.where(known, chunk_of // chunk_size, -1)
     jobs = []
     for k, chunk in enumerate(slim_ds.iter_chunks(chunk_size)):
         rows = np.flatnonzero(chunk_of == k)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ..data.calendar import month_index
 from .context import Context
@@ -49,7 +50,8 @@ def _grades(ctx: Context, out: dict[str, np.ndarray]) -> None:
         g = ctx.tables["credit_grades"]
         year = g["year"].to_numpy(dtype=np.int64)[rows]
         eff = ctx.column("credit_grades", "effective_date", rows, "date").astype(np.int64)
-        grade = g["grade"].astype("str").map(GRADE_ORDINAL).to_numpy(dtype=float)[rows]
+        labels = ctx.column("credit_grades", "grade", rows, str)
+        grade = pd.Series(labels, dtype=object).map(GRADE_ORDINAL).to_numpy(dtype=float)
         score = ctx.column("credit_grades", "score", rows)
         # the revision in force for each (pair, year): the latest effective one
         order = np.lexsort((eff, year, pairs))
@@ -68,14 +70,14 @@ def _grades(ctx: Context, out: dict[str, np.ndarray]) -> None:
         has_prev = (idx > 0) & (p[prev] == p[idx]) & (y[prev] == y[idx] - 1)
         worst = np.where(has_prev, np.fmax(q[idx], q[prev]), q[idx])
         out["worst_grade_2y"][p[idx]] = worst
-        source = g["source"].astype("str").to_numpy()[rows]
+        source = ctx.column("credit_grades", "source", rows, str)
         start = _months_back(ctx.as_of, 24)[pairs]
         eff_d = ctx.column("credit_grades", "effective_date", rows, "date")
         rep = (source == "repair") & (eff_d > start)
         repaired += np.bincount(pairs[rep], minlength=ctx.n)
     if ctx.has("events"):
         rows, pairs = ctx.known("events", "event_date")
-        kind = ctx.tables["events"]["event_type"].astype("str").to_numpy()[rows]
+        kind = ctx.column("events", "event_type", rows, str)
         date = ctx.column("events", "event_date", rows, "date")
         rep = (kind == "credit_repair") & (date > _months_back(ctx.as_of, 24)[pairs])
         repaired += np.bincount(pairs[rep], minlength=ctx.n)
@@ -89,8 +91,7 @@ def _events(ctx: Context, out: dict[str, np.ndarray]) -> None:
             out[f] = np.full(ctx.n, np.nan)
         return
     rows, pairs = ctx.known("events", "event_date")
-    ev = ctx.tables["events"]
-    kind = ev["event_type"].astype("str").to_numpy()[rows]
+    kind = ctx.column("events", "event_type", rows, str)
     date = ctx.column("events", "event_date", rows, "date")
     amount = np.nan_to_num(ctx.column("events", "amount", rows))
     in36 = date > _months_back(ctx.as_of, 36)[pairs]

@@ -88,22 +88,23 @@ def _invoice_panels(ctx: Context, direction: str) -> dict[str, np.ndarray]:
         return ctx.cache[key]
     rows, pairs = ctx.known("invoices", "period_end")
     inv = ctx.tables["invoices"]
-    sel = (inv["direction"] == direction).to_numpy()[rows]
+    sel = ctx.is_in("invoices", "direction", rows, [direction])
     rows, pairs = rows[sel], pairs[sel]
-    from ..data.calendar import month_index
 
-    month = month_index(ctx.column("invoices", "period_end", rows, "date"))
+    month = ctx.months("invoices", "period_end", rows)
     amount = ctx.column("invoices", "amount", rows)
-    panels = {"month_seen": ctx.panel(pairs, month, np.ones(len(rows)))}
+    values = {}
     for col in ("amount", "count", "red_amount", "void_count", "n_counterparties"):
         if col in inv.columns:
-            v = np.nan_to_num(ctx.column("invoices", col, rows))
-            panels[col] = np.nan_to_num(ctx.panel(pairs, month, v))
+            values[col] = np.nan_to_num(ctx.column("invoices", col, rows))
     for col in ("top1_share", "top5_share", "counterparty_hhi"):
         v = ctx.column("invoices", col, rows)
         w = np.where(np.isnan(v), 0.0, amount)
-        panels[col + "_w"] = np.nan_to_num(ctx.panel(pairs, month, np.nan_to_num(v) * w))
-        panels[col + "_den"] = np.nan_to_num(ctx.panel(pairs, month, w))
+        values[col + "_w"] = np.nan_to_num(v) * w
+        values[col + "_den"] = w
+    # months without invoices are zero: the table lists only months with invoices
+    panels = ctx.panels(pairs, month, values, fill=0.0)
+    panels["month_seen"] = ctx.panel(pairs, month, np.ones(len(rows)))
     ctx.cache[key] = panels
     return panels
 
@@ -137,10 +138,8 @@ def _staff(ctx: Context, out: dict[str, np.ndarray]) -> None:
         for f in ("headcount", "headcount_chg_6m", "sales_per_head"):
             out[f] = nan.copy()
         return
-    from ..data.calendar import month_index
-
     rows, pairs = ctx.known("payroll", "filing_date")
-    month = month_index(ctx.column("payroll", "period_end", rows, "date"))
+    month = ctx.months("payroll", "period_end", rows)
     h = ctx.panel(pairs, month, ctx.column("payroll", "headcount", rows), add=False)
     # an active enterprise without declarations has no insured staff: 0, not unknown
     if ctx.has("vat_returns"):

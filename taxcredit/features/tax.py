@@ -46,26 +46,26 @@ def compute(ctx: Context, out: dict[str, np.ndarray]) -> None:
 
 def _contribution(ctx: Context, out: dict[str, np.ndarray], history: np.ndarray) -> None:
     rows, pairs = ctx.known("payments", "due_date")  # a liability is known from its due date
-    p = ctx.tables["payments"]
-    tax_type = p["tax_type"].astype("str").to_numpy()[rows]
     paid = ctx.column("payments", "payment_date", rows, "date")
-    sel = np.isin(tax_type, TAX_TYPES) & (paid <= ctx.as_of[pairs])
-    rows, pairs, tax_type = rows[sel], pairs[sel], tax_type[sel]
+    sel = ctx.is_in("payments", "tax_type", rows, TAX_TYPES) & (paid <= ctx.as_of[pairs])
+    rows, pairs = rows[sel], pairs[sel]
+    is_cit = ctx.is_in("payments", "tax_type", rows, ["cit"])
     amount = ctx.column("payments", "amount", rows)
     period = ctx.column("payments", "period_end", rows, "date")
     due = ctx.column("payments", "due_date", rows, "date")
-    month = month_index(period)
+    month = ctx.months("payments", "period_end", rows)
     # spread a liability over the months of its period: the annual CIT settlement over its
     # year, CIT prepayments over their quarter, VAT of quarterly filers over their quarter
-    annual = (tax_type == "cit") & ((due - period).astype(int) > 100)
-    quarter = ((tax_type == "cit") & ~annual) | (np.isin(tax_type, ("vat", "surtax"))
-                                                 & ctx.quarterly[pairs])
+    annual = is_cit & ((due - period).astype(int) > 100)
+    quarter = (is_cit & ~annual) | (ctx.is_in("payments", "tax_type", rows, ("vat", "surtax"))
+                                    & ctx.quarterly[pairs])
     span = np.where(annual, 12, np.where(quarter, 3, 1))
     reps = np.repeat(np.arange(len(rows)), span)
     back = np.arange(len(reps)) - np.repeat(np.cumsum(span) - span, span)
-    total = ctx.panel(pairs[reps], month[reps] - back, (amount / span)[reps])
-    cit = np.where(tax_type == "cit", amount, 0.0)
-    cit_panel = ctx.panel(pairs[reps], month[reps] - back, (cit / span)[reps])
+    cit = np.where(is_cit, amount, 0.0)
+    spread = ctx.panels(pairs[reps], month[reps] - back, {"total": (amount / span)[reps],
+                                                          "cit": (cit / span)[reps]})
+    total, cit_panel = spread["total"], spread["cit"]
     total0 = np.nan_to_num(total)
     tax12 = total0[:, :12].sum(axis=1)
     prev12 = total0[:, 12:24].sum(axis=1)
@@ -96,7 +96,7 @@ def _payment_history(ctx: Context, out: dict[str, np.ndarray], history: np.ndarr
                                        np.where(mean_sales > 0, mean_sales, np.nan))
     # month-ends in arrears: due ≤ month end < payment date
     end = ctx.end[pairs]
-    due_m = month_index(due)
+    due_m = ctx.months("payments", "due_date", rows)
     never = np.iinfo(np.int64).max // 4
     pay_m = np.where(paid_known, month_index(np.where(paid_known, paid, due)), never)
     k_hi = np.minimum(end - due_m, HORIZON - 1)
@@ -116,9 +116,8 @@ def _payment_history(ctx: Context, out: dict[str, np.ndarray], history: np.ndarr
                                         np.nan)
     fee = np.nan_to_num(ctx.column("payments", "late_fee", rows))
     fee_in = paid_known & (paid > start)
-    tax_type = ctx.tables["payments"]["tax_type"].astype("str").to_numpy()[rows]
     period = ctx.column("payments", "period_end", rows, "date")
-    penalty = (tax_type == "penalty") & (period > start)
+    penalty = ctx.is_in("payments", "tax_type", rows, ["penalty"]) & (period > start)
     total = np.where(fee_in, fee, 0.0) + np.where(penalty, amount, 0.0)
     out["fees_penalties_24m"] = np.where(history, np.bincount(pairs, weights=total,
                                                               minlength=ctx.n), np.nan)

@@ -85,7 +85,31 @@ def test_usage_errors_exit_2(capsys):
     assert "months" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["generate", "validate"])
+def test_features_for_one_date_and_for_pairs(tmp_path, capsys):
+    data = tmp_path / "pop"
+    assert main(["generate", "--enterprises", "200", "--months", "36", "--out", str(data),
+                 "--quiet"]) == 0
+    out = tmp_path / "f.parquet"
+    assert main(["features", str(data), "--as-of", "2025-06-30", "--out", str(out),
+                 "--quiet"]) == 0
+    X = pd.read_parquet(out)
+    assert len(X) == 200 and {"uscc", "as_of", "tax_12m"} <= set(X.columns)
+    apps = pd.read_parquet(data / "applications.parquet")
+    pairs = apps[["uscc", "application_date"]].rename(columns={"application_date": "as_of"})
+    pairs.to_csv(tmp_path / "pairs.csv", index=False)
+    assert main(["features", str(data), "--pairs", str(tmp_path / "pairs.csv"),
+                 "--out", str(tmp_path / "t.csv"), "--features", "tax_12m,credit_grade",
+                 "--quiet"]) == 0
+    T = pd.read_csv(tmp_path / "t.csv")
+    assert len(T) == len(apps) and list(T.columns) == ["uscc", "as_of", "tax_12m",
+                                                       "credit_grade"]
+    capsys.readouterr()
+    assert main(["features", str(data), "--out", str(out)]) == 2  # neither date nor pairs
+    assert main(["features", str(data), "--as-of", "2025-06-30", "--out", "x.xlsx"]) == 2
+    assert main(["features", str(data), "--pairs", "missing.csv", "--out", str(out)]) == 1
+
+
+@pytest.mark.parametrize("command", ["generate", "validate", "features"])
 def test_every_command_has_help_with_an_example(command):
     sub = build_parser()._subparsers._group_actions[0].choices[command]
     assert "example" in sub.format_help()
