@@ -109,7 +109,11 @@ def _cmd_features(args: argparse.Namespace) -> int:
     if out.suffix not in (".parquet", ".csv"):
         raise ValueError(f"--out must end in .parquet or .csv, got {out.name!r}")
     t0 = time.perf_counter()
-    ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
+    from ..data.io import list_table_files
+    from ..features import build_features_folder
+
+    files = list_table_files(Path(args.data))
+    stream = bool(files) and all(f.suffix == ".parquet" for f in files.values())
     if args.pairs:
         path = Path(args.pairs)
         if not path.is_file():
@@ -120,18 +124,33 @@ def _cmd_features(args: argparse.Namespace) -> int:
     else:
         as_of = args.as_of
     features = args.features.split(",") if args.features else None
-    X = build_features(ds, as_of=as_of, features=features, chunk_size=args.chunk_size,
-                       n_jobs=args.jobs, progress=not args.quiet)
     out.parent.mkdir(parents=True, exist_ok=True)
-    flat = X.reset_index()
-    if out.suffix == ".parquet":
-        flat.to_parquet(out, index=False)
+    if stream:  # Parquet folder: chunks of enterprises, bounded memory
+        direct = out.suffix == ".parquet" and not args.pairs
+        X = build_features_folder(args.data, as_of, features=features,
+                                  chunk_size=args.chunk_size, out=out if direct else None,
+                                  progress=not args.quiet, strict_uscc=not args.lenient_uscc)
     else:
-        flat.to_csv(out, index=False, encoding="utf-8")
+        ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
+        X = build_features(ds, as_of=as_of, features=features, chunk_size=args.chunk_size,
+                           n_jobs=args.jobs, progress=not args.quiet)
+    if X is not None:
+        flat = X.reset_index()
+        if out.suffix == ".parquet":
+            flat.to_parquet(out, index=False)
+        else:
+            flat.to_csv(out, index=False, encoding="utf-8")
+        rows, cols = X.shape
+    else:
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(out).metadata
+        rows, cols = meta.num_rows, meta.num_columns - 2
     elapsed = time.perf_counter() - t0
-    print(f"{len(X):,} rows × {X.shape[1]} features → {out} in {elapsed:.1f} s")
-    missing = X.isna().mean().sort_values(ascending=False).head(5)
-    print("most missing: " + ", ".join(f"{k} {v:.0%}" for k, v in missing.items()))
+    print(f"{rows:,} rows × {cols} features → {out} in {elapsed:.1f} s")
+    if X is not None:
+        missing = X.isna().mean().sort_values(ascending=False).head(5)
+        print("most missing: " + ", ".join(f"{k} {v:.0%}" for k, v in missing.items()))
     return EXIT_OK
 
 
@@ -206,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--features", metavar="ID,ID", help="only these catalog features")
     f.add_argument("--chunk-size", type=int, default=100_000, metavar="N",
                    help="enterprises per chunk (default 100000)")
-    f.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes")
+    f.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="worker processes (for CSV folders loaded in memory)")
     f.add_argument("--lenient-uscc", action="store_true",
                    help="accept USCCs failing the check character")
     f.add_argument("--quiet", action="store_true", help="no progress bar")

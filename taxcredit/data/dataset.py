@@ -115,6 +115,7 @@ class TaxDataset:
         *,
         strict_uscc: bool = True,
         progress: bool = False,
+        partial: bool = False,
     ) -> TaxDataset | tuple[TaxDataset, Quarantine]:
         """Check every table against the data contract.
 
@@ -127,6 +128,8 @@ class TaxDataset:
             Verify USCC check characters (``False`` accepts early pilot codes).
         progress : bool
             Show a progress bar over the tables.
+        partial : bool
+            The tables hold a chosen subset of columns (absent columns are not errors).
 
         Returns
         -------
@@ -141,7 +144,8 @@ class TaxDataset:
             On any problem in ``"raise"`` mode; on structural problems in both modes.
         """
         clean, rejected = validate_tables(self._tables, on_error=on_error,
-                                          strict_uscc=strict_uscc, progress=progress)
+                                          strict_uscc=strict_uscc, progress=progress,
+                                          partial=partial)
         if on_error == "quarantine":
             return TaxDataset(clean), rejected
         return TaxDataset(clean)

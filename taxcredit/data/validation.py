@@ -100,7 +100,8 @@ def _example_text(res: _TableResult, schema: TableSchema | None, mask: np.ndarra
     return "; ".join(parts)
 
 
-def _check_columns(res: _TableResult, schema: TableSchema, strict_uscc: bool) -> None:
+def _check_columns(res: _TableResult, schema: TableSchema, strict_uscc: bool,
+                   partial: bool = False) -> None:
     raw = res.raw
     dup = raw.columns[raw.columns.duplicated()].unique().tolist()
     if dup:
@@ -110,6 +111,8 @@ def _check_columns(res: _TableResult, schema: TableSchema, strict_uscc: bool) ->
     out: dict[str, pd.Series] = {}
     for col in schema.columns:
         if col.name not in raw.columns:
+            if partial:  # a column subset was read on purpose
+                continue
             if col.required:
                 close = difflib.get_close_matches(col.name, [str(c) for c in raw.columns], n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -203,6 +206,8 @@ def _check_keys(res: _TableResult, schema: TableSchema) -> None:
     df = res.coerced
     assert df is not None
     key = list(schema.key)
+    if not set(key) <= set(df.columns):  # partial read without the key: nothing to check
+        return
     complete = df[key].notna().all(axis=1).to_numpy()
     known = {}
     if res.parent_pos is not None and schema.parent is not None:
@@ -376,7 +381,8 @@ def _finalise(res: _TableResult, schema: TableSchema, keep: np.ndarray) -> pd.Da
     assert res.coerced is not None
     df = res.coerced if keep.all() else res.coerced.loc[keep]
     for col in schema.columns:
-        if col.kind == "int" and not col.nullable and df[col.name].notna().all():
+        if (col.kind == "int" and not col.nullable and col.name in df.columns
+                and df[col.name].notna().all()):
             df[col.name] = df[col.name].astype("int64")
     return df.reset_index(drop=True)
 
@@ -387,6 +393,7 @@ def validate_tables(
     on_error: Literal["raise", "quarantine"] = "raise",
     strict_uscc: bool = True,
     progress: bool = False,
+    partial: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], Quarantine]:
     """Validate raw tables against the contract.
 
@@ -404,6 +411,9 @@ def validate_tables(
         only have a valid format).
     progress : bool
         Show a progress bar over the tables.
+    partial : bool
+        The tables hold a chosen subset of columns: absent columns are not errors, and rules
+        or key checks that need them are skipped.
 
     Returns
     -------
@@ -444,7 +454,7 @@ def validate_tables(
         raw = raw.drop(columns=[c for c in RESERVED if c in raw.columns]).reset_index(drop=True)
         res = _TableResult(name, raw)
         try:
-            _check_columns(res, schema, strict_uscc)
+            _check_columns(res, schema, strict_uscc, partial)
             if res.coerced is not None:
                 _locate_parent(res, schema, results)
                 _check_rules(res, schema)

@@ -246,7 +246,8 @@ FEATURES: tuple[Feature, ...] = (
       ("enterprises.industry_code",), "static", "GB/T 4754 section letter (A–T).",
       kind="category"),
     F("industry_division", "行业大类", "Industry division", "entity", "none", "category",
-      ("enterprises.industry_code",), "static", "GB/T 4754 section + 2-digit division, e.g. C33.",
+      ("enterprises.industry_code",), "static", "GB/T 4754 section + 2-digit division, e.g. C33 "
+      "(a division outside its section's range is missing).",
       kind="category"),
     F("province", "省份", "Province", "entity", "none", "category",
       ("enterprises.region_code",), "static", "First two digits of the GB/T 2260 region code.",

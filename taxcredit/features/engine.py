@@ -18,7 +18,7 @@ from . import balance, entity, history, network, operations, tax
 from .catalog import FEATURES, feature_ids
 from .context import Context
 
-__all__ = ["build_features", "feature_inputs"]
+__all__ = ["build_features", "build_features_folder", "feature_inputs"]
 
 _STEPS = (operations.compute, network.compute, tax.compute, history.compute, balance.compute,
           entity.compute)
@@ -176,8 +176,8 @@ def _assemble(pairs: pd.DataFrame, jobs, results, wanted: list[str]) -> pd.DataF
             values = np.full(n, None, dtype=object)
             for (rows, _), res in zip(jobs, results, strict=True):
                 values[rows] = np.asarray(res[f.id], dtype=object)
-            cats = entity.SIZE_CLASSES if f.id == "size_class" else None
-            columns[f.id] = pd.Categorical(values, categories=cats)
+            # fixed categories: the same codes whatever the data or the chunking
+            columns[f.id] = pd.Categorical(values, categories=entity.CATEGORIES[f.id])
         else:
             values = np.full(n, np.nan)
             for (rows, _), res in zip(jobs, results, strict=True):
@@ -186,3 +186,112 @@ def _assemble(pairs: pd.DataFrame, jobs, results, wanted: list[str]) -> pd.DataF
     index = pd.MultiIndex.from_arrays([pairs["uscc"].astype("str"), pairs["as_of"]],
                                       names=["uscc", "as_of"])
     return pd.DataFrame(columns, index=index)[wanted if wanted else []]
+
+
+def build_features_folder(
+    path,
+    as_of,
+    *,
+    features: Iterable[str] | None = None,
+    chunk_size: int = 100_000,
+    out=None,
+    progress: bool = False,
+    validate: bool = True,
+    strict_uscc: bool = True,
+) -> pd.DataFrame | None:
+    """:func:`build_features` straight from a Parquet folder, in bounded memory.
+
+    The folder is streamed in chunks of enterprises (:func:`taxcredit.data.stream.iter_folder`:
+    tables grouped by enterprise, as ``taxcredit generate`` writes them), reading only the
+    columns the features declare. Results are the same as loading the folder and calling
+    :func:`build_features`.
+
+    Parameters
+    ----------
+    path : path-like
+        The dataset folder.
+    as_of : date-like or pandas.DataFrame
+        As in :func:`build_features`.
+    features : iterable of str, optional
+        Feature ids (default: all).
+    chunk_size : int
+        Enterprises per chunk (bounds memory).
+    out : path-like, optional
+        Write the features to this Parquet file chunk by chunk (the index as columns) and
+        return ``None`` — memory then stays bounded by one chunk. Rows follow the enterprises'
+        order for a single as-of date, the given order for pairs.
+    progress : bool
+        Show a progress bar over chunks.
+    validate, strict_uscc : bool
+        Validate each chunk (see ``iter_folder``).
+    """
+    from ..data.stream import iter_folder
+
+    wanted = feature_ids() if features is None else list(features)
+    pairs = as_of if isinstance(as_of, pd.DataFrame) else None
+    chunks = iter_folder(path, chunk_size, columns=feature_inputs(None), validate=validate,
+                         strict_uscc=strict_uscc)
+    n_chunks = None
+    try:
+        import pyarrow.parquet as pq
+
+        n_ent = pq.ParquetFile(f"{path}/enterprises.parquet").metadata.num_rows
+        n_chunks = -(-n_ent // chunk_size)
+    except (OSError, ValueError):
+        pass
+    parts: list[pd.DataFrame] = []
+    positions: list[np.ndarray] = []
+    writer = None
+    try:
+        for chunk in tqdm(chunks, total=n_chunks, desc="features", unit="chunk",
+                          disable=not progress):
+            if pairs is None:
+                X = build_features(chunk, as_of, features=wanted, chunk_size=chunk_size)
+            else:
+                pos = _positions(pairs["uscc"].astype("str").str.strip().str.upper(),
+                                 chunk.enterprise_ids)
+                rows = np.flatnonzero(pos >= 0)
+                if not len(rows):
+                    continue
+                X = build_features(chunk, pairs.iloc[rows], features=wanted,
+                                   chunk_size=chunk_size)
+                positions.append(rows)
+            if out is not None and pairs is None:
+                table = pa.Table.from_pandas(X.reset_index(), preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(out, table.schema)
+                writer.write_table(table.cast(writer.schema))
+            else:
+                parts.append(X)
+    finally:
+        if writer is not None:
+            writer.close()
+    if out is not None and pairs is None:
+        return None
+    result = pd.concat(parts) if parts else build_features(
+        TaxDataset({"enterprises": pd.DataFrame({"uscc": pd.Series([], dtype="str"),
+                                                 "first_filing_date": pd.Series(
+                                                     [], dtype="datetime64[ns]")})}),
+        as_of, features=wanted)
+    if pairs is not None:
+        order = np.concatenate(positions) if positions else np.empty(0, dtype=np.int64)
+        missing = np.setdiff1d(np.arange(len(pairs)), order)
+        if len(missing):
+            warnings.warn(f"{len(missing)} pair(s) name enterprises absent from the dataset; "
+                          "their features are NaN", UserWarning, stacklevel=2)
+            empty = pd.DataFrame(np.nan, index=range(len(missing)), columns=result.columns)
+            idx = pd.MultiIndex.from_arrays(
+                [pairs["uscc"].iloc[missing].astype("str"),
+                 pd.to_datetime(pairs["as_of"].iloc[missing])], names=["uscc", "as_of"])
+            empty.index = idx
+            for c in result.columns:
+                if isinstance(result[c].dtype, pd.CategoricalDtype):
+                    empty[c] = pd.Categorical([None] * len(missing),
+                                              categories=result[c].cat.categories)
+            result = pd.concat([result, empty])
+            order = np.concatenate([order, missing])
+        result = result.iloc[np.argsort(order, kind="stable")]
+        if out is not None:
+            result.reset_index().to_parquet(out, index=False)
+            return None
+    return result

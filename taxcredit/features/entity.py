@@ -7,9 +7,24 @@ import pandas as pd
 
 from .context import Context
 
-__all__ = ["SIZE_CLASSES", "compute", "size_class"]
+__all__ = ["CATEGORIES", "SIZE_CLASSES", "compute", "size_class"]
 
 SIZE_CLASSES = ("micro", "small", "medium", "large")
+
+#: GB/T 4754-2017 sections and their divisions, the fixed categories of the industry keys.
+_DIVISIONS = {"A": (1, 5), "B": (6, 12), "C": (13, 43), "D": (44, 46), "E": (47, 50),
+              "F": (51, 52), "G": (53, 60), "H": (61, 62), "I": (63, 65), "J": (66, 69),
+              "K": (70, 70), "L": (71, 72), "M": (73, 75), "N": (76, 79), "O": (80, 82),
+              "P": (83, 83), "Q": (84, 85), "R": (86, 90), "S": (91, 96), "T": (97, 97)}
+SECTIONS = tuple(_DIVISIONS)
+DIVISIONS = tuple(f"{sec}{d:02d}" for sec, (lo, hi) in _DIVISIONS.items()
+                  for d in range(lo, hi + 1))
+#: GB/T 2260 province-level codes (first two digits).
+PROVINCES = ("11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36",
+             "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62",
+             "63", "64", "65", "71", "81", "82")
+CATEGORIES = {"industry_section": SECTIONS, "industry_division": DIVISIONS,
+              "province": PROVINCES, "size_class": SIZE_CLASSES}
 
 # 中小企业划型标准规定 (工信部联企业〔2011〕300号): per industry group, the criteria
 # (Y revenue, X staff, Z assets; money in 10k yuan) and the thresholds a firm must reach on
