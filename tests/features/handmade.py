@@ -17,6 +17,7 @@ import pandas as pd
 A = "91110108551385082Q"
 B = "91310110666007217T"
 C = "91350100M000100Y43"
+D = "91110000600037341L"  # a real code; declares zero sales for two years
 AS_OF = "2025-06-30"
 T = pd.Timestamp
 
@@ -69,6 +70,12 @@ def _vat() -> pd.DataFrame:
         due = (m + pd.offsets.MonthBegin(1)) + pd.Timedelta(days=14)
         rows.append(dict(uscc=C, period_start=m.replace(day=1), period_end=m,
                          filing_frequency="monthly", taxable_sales=5_000.0, exempt_sales=5_000.0,
+                         output_tax=0.0, input_tax=0.0, vat_payable=0.0,
+                         credit_carried_forward=0.0, due_date=due, filing_date=due))
+    for m in month_ends("2023-06-30", "2025-05-31"):
+        due = (m + pd.offsets.MonthBegin(1)) + pd.Timedelta(days=14)
+        rows.append(dict(uscc=D, period_start=m.replace(day=1), period_end=m,
+                         filing_frequency="monthly", taxable_sales=0.0, exempt_sales=0.0,
                          output_tax=0.0, input_tax=0.0, vat_payable=0.0,
                          credit_carried_forward=0.0, due_date=due, filing_date=due))
     df = pd.DataFrame(rows)
@@ -202,16 +209,18 @@ def _invoices() -> pd.DataFrame:
 def handmade_tables() -> dict[str, pd.DataFrame]:
     """The raw tables (validate before use)."""
     enterprises = pd.DataFrame({
-        "uscc": [A, B, C],
-        "name": ["甲科技有限公司", "乙贸易有限公司", "丙制造有限公司"],
-        "industry_code": ["I6510", "F5191", "C3311"],
-        "region_code": ["110108", "310110", "350100"],
-        "taxpayer_type": ["general", "small_scale", "small_scale"],
-        "collection_method": ["audit", "audit", "audit"],
-        "registration_date": [T("2015-03-02"), T("2021-06-10"), T("2024-10-08")],
-        "first_filing_date": [T("2015-04-15"), T("2021-07-15"), T("2024-11-20")],
-        "status": ["normal", "normal", "abnormal"],
-        "registered_capital": [1e6, 1e5, 5e4],
+        "uscc": [A, B, C, D],
+        "name": ["甲科技有限公司", "乙贸易有限公司", "丙制造有限公司", "丁咨询有限公司"],
+        "industry_code": ["I6510", "F5191", "C3311", "L7241"],
+        "region_code": ["110108", "310110", "350100", "110000"],
+        "taxpayer_type": ["general", "small_scale", "small_scale", "small_scale"],
+        "collection_method": ["audit", "audit", "audit", "audit"],
+        "registration_date": [T("2015-03-02"), T("2021-06-10"), T("2024-10-08"),
+                              T("2019-01-10")],
+        "first_filing_date": [T("2015-04-15"), T("2021-07-15"), T("2024-11-20"),
+                              T("2019-02-15")],
+        "status": ["normal", "normal", "abnormal", "normal"],
+        "registered_capital": [1e6, 1e5, 5e4, 1e5],
     })
     return {"enterprises": enterprises, "vat_returns": _vat(), "cit_returns": _cit(),
             "payments": _payments(), "invoices": _invoices(), "credit_grades": _grades(),

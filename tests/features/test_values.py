@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import taxcredit as tc
-from tests.features.handmade import A_L12, AS_OF, A, B, C, handmade_tables
+from tests.features.handmade import A_L12, AS_OF, A, B, C, D, handmade_tables
 
 NAN = float("nan")
 
@@ -175,7 +175,29 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("uscc", [A, B, C])
+EXPECTED[D] = {
+    "sales_12m": 0.0,
+    "sales_yoy": NAN,  # no sales a year ago either: growth is undefined, not 0
+    "sales_mom_3v12": NAN,
+    "sales_3m_yoy": NAN,
+    "sales_cv_12m": NAN,
+    "zero_sales_months_12m": 12,
+    "max_zero_run_12m": 12,
+    "active_month_ratio_24m": 0.0,
+    "months_since_sales": 36,  # none in the 36 months held
+    "missing_filings_12m": 0,
+    "quarter_end_share": NAN,
+    "invoice_declared_ratio": NAN,
+    "invoice_count_12m": 0,
+    "vat_burden": NAN,
+    "tax_12m": 0,
+    "headcount": 0,
+    "credit_grade": NAN,  # never graded
+    "size_class": NAN,  # leasing & business services needs assets: no statements filed
+}
+
+
+@pytest.mark.parametrize("uscc", [A, B, C, D])
 def test_features_equal_hand_computed_values(X, uscc):
     row = X.xs(uscc, level="uscc").iloc[0]
     for fid, expected in EXPECTED[uscc].items():
