@@ -47,7 +47,7 @@ def longest_run(flags: np.ndarray) -> np.ndarray:
 
 
 def _dates(s: pd.Series) -> np.ndarray:
-    return s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    return s.to_numpy(dtype="datetime64[ns]")  # no copy for a validated column
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Context:
         The chunk's (validated) tables.
     uscc : numpy.ndarray of str
         Enterprise of each pair.
-    as_of : numpy.ndarray of datetime64[D]
+    as_of : numpy.ndarray of datetime64
         As-of date of each pair.
     """
 
@@ -76,6 +76,7 @@ class Context:
     cache: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.as_of = np.asarray(self.as_of).astype("datetime64[ns]")
         self.n = len(self.uscc)
         ent = self.tables["enterprises"]
         self._ent_keys = pa.array(ent["uscc"], type=pa.large_string())

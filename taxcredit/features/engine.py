@@ -73,7 +73,7 @@ def _positions(values: pd.Series, keys: pd.Index) -> np.ndarray:
 
 def _compute(tables: dict[str, pd.DataFrame], uscc: np.ndarray, as_of: np.ndarray,
              ) -> dict[str, np.ndarray]:
-    ctx = Context(tables, uscc, as_of.astype("datetime64[D]"))
+    ctx = Context(tables, uscc, as_of.astype("datetime64[ns]"))
     out: dict[str, np.ndarray] = {}
     for step in _STEPS:
         step(ctx, out)

@@ -14,9 +14,9 @@ FEATURES = ("red_invoice_ratio_12m", "void_invoice_ratio_12m", "n_buyers_avg_12m
             "input_output_ratio", "max_invoice_gap_24m")
 
 
-def _monthly_mean(panels: dict[str, np.ndarray], column: str) -> np.ndarray:
-    months = (panels["count"][:, :12] > 0)
-    return safe_div(np.where(months, panels[column][:, :12], 0.0).sum(axis=1), months.sum(axis=1))
+def _monthly_mean(sums: dict[str, np.ndarray], column: str) -> np.ndarray:
+    """Mean over the months with invoices (one row per month and direction)."""
+    return safe_div(sums[column], sums["months"])
 
 
 def compute(ctx: Context, out: dict[str, np.ndarray]) -> None:
@@ -27,21 +27,20 @@ def compute(ctx: Context, out: dict[str, np.ndarray]) -> None:
         return
     o = _invoice_panels(ctx, "out")
     i = _invoice_panels(ctx, "in")
-    net = o["amount"][:, :12].sum(axis=1)
-    red = o["red_amount"][:, :12].sum(axis=1)
+    net = o["amount"]
+    red = o["red_amount"]
     out["red_invoice_ratio_12m"] = safe_div(red, net + red)
     if "void_count" in o:
-        void = o["void_count"][:, :12].sum(axis=1)
-        out["void_invoice_ratio_12m"] = safe_div(void, o["count"][:, :12].sum(axis=1) + void)
+        void = o["void_count"]
+        out["void_invoice_ratio_12m"] = safe_div(void, o["count"] + void)
     else:
         out["void_invoice_ratio_12m"] = np.full(ctx.n, np.nan)
     out["n_buyers_avg_12m"] = _monthly_mean(o, "n_counterparties")
     for fid, col in (("top1_buyer_share", "top1_share"), ("top5_buyer_share", "top5_share"),
                      ("buyer_hhi", "counterparty_hhi")):
-        out[fid] = safe_div(o[col + "_w"][:, :12].sum(axis=1), o[col + "_den"][:, :12].sum(axis=1))
+        out[fid] = safe_div(o[col + "_w"], o[col + "_den"])
     out["n_suppliers_avg_12m"] = _monthly_mean(i, "n_counterparties")
-    out["input_output_ratio"] = safe_div(i["amount"][:, :12].sum(axis=1),
-                                         np.where(net > 0, net, np.nan))
+    out["input_output_ratio"] = safe_div(i["amount"], np.where(net > 0, net, np.nan))
     eligible = ctx.months_after_first_filing()[:, :24]
-    gap = eligible & (o["count"][:, :24] == 0)
+    gap = eligible & (o["count_panel"][:, :24] == 0)
     out["max_invoice_gap_24m"] = np.where(eligible.any(axis=1), longest_run(gap), np.nan)

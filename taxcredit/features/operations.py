@@ -83,30 +83,46 @@ def _sales(ctx: Context, out: dict[str, np.ndarray]) -> None:
 
 
 def _invoice_panels(ctx: Context, direction: str) -> dict[str, np.ndarray]:
+    """Invoices of one direction known at as-of.
+
+    Returns a ``count`` month panel (zero for months without invoices: the table lists only
+    months with some) and one-dimensional L12 sums per pair: ``amount``, ``count``,
+    ``red_amount``, ``void_count``, ``n_counterparties``, ``months`` (months with invoices),
+    and for each share column its amount-weighted sum ``<share>_w`` and weight ``<share>_den``.
+    """
     key = ("invoices", direction)
     if key in ctx.cache:
         return ctx.cache[key]
     rows, pairs = ctx.known("invoices", "period_end")
-    inv = ctx.tables["invoices"]
     sel = ctx.is_in("invoices", "direction", rows, [direction])
     rows, pairs = rows[sel], pairs[sel]
-
+    inv = ctx.tables["invoices"]
     month = ctx.months("invoices", "period_end", rows)
-    amount = ctx.column("invoices", "amount", rows)
-    values = {}
-    for col in ("amount", "count", "red_amount", "void_count", "n_counterparties"):
+    count = np.nan_to_num(ctx.column("invoices", "count", rows))
+    out = {"count_panel": ctx.panels(pairs, month, {"c": count}, fill=0.0)["c"]}
+    k = ctx.end[pairs] - month
+    in12 = (k >= 0) & (k < 12)
+    p12 = pairs[in12]
+    rows12 = rows[in12]
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(p12, weights=values, minlength=ctx.n)
+
+    amount = ctx.column("invoices", "amount", rows12)
+    out["amount"] = total(np.nan_to_num(amount))
+    out["count"] = total(np.nan_to_num(ctx.column("invoices", "count", rows12)))
+    out["months"] = total((ctx.column("invoices", "count", rows12) > 0).astype(float))
+    for col in ("red_amount", "void_count", "n_counterparties"):
         if col in inv.columns:
-            values[col] = np.nan_to_num(ctx.column("invoices", col, rows))
+            out[col] = total(np.nan_to_num(ctx.column("invoices", col, rows12)))
     for col in ("top1_share", "top5_share", "counterparty_hhi"):
-        v = ctx.column("invoices", col, rows)
-        w = np.where(np.isnan(v), 0.0, amount)
-        values[col + "_w"] = np.nan_to_num(v) * w
-        values[col + "_den"] = w
-    # months without invoices are zero: the table lists only months with invoices
-    panels = ctx.panels(pairs, month, values, fill=0.0)
-    panels["month_seen"] = ctx.panel(pairs, month, np.ones(len(rows)))
-    ctx.cache[key] = panels
-    return panels
+        v = ctx.column("invoices", col, rows12)
+        w = np.where(np.isnan(v), 0.0, np.nan_to_num(amount))
+        out[col + "_w"] = total(np.nan_to_num(v) * w)
+        out[col + "_den"] = total(w)
+    out["seen12"] = np.bincount(p12, minlength=ctx.n) > 0
+    ctx.cache[key] = out
+    return out
 
 
 def _invoicing(ctx: Context, out: dict[str, np.ndarray]) -> None:
@@ -116,17 +132,16 @@ def _invoicing(ctx: Context, out: dict[str, np.ndarray]) -> None:
         out["invoice_count_12m"] = nan.copy()
         return
     o = _invoice_panels(ctx, "out")
-    amount12 = o["amount"][:, :12].sum(axis=1)
+    amount12 = o["amount"]
     sales12 = out.get("sales_12m", nan)
     out["invoice_declared_ratio"] = safe_div(amount12, np.where(sales12 > 0, sales12, np.nan))
     history = _has_history(ctx, o)
-    out["invoice_count_12m"] = np.where(history, o["count"][:, :12].sum(axis=1), np.nan)
+    out["invoice_count_12m"] = np.where(history, o["count"], np.nan)
 
 
 def _has_history(ctx: Context, invoice_panels: dict[str, np.ndarray]) -> np.ndarray:
     """Tell which pairs have L12 history: a return or an invoice of the window is known."""
-    seen_inv = ~np.isnan(invoice_panels["month_seen"][:, :12])
-    seen = seen_inv.any(axis=1)
+    seen = invoice_panels["seen12"].copy()
     if ctx.has("vat_returns"):
         seen |= (~np.isnan(ctx.vat_panel()["sales"][:, :12])).any(axis=1)
     return seen

@@ -18,6 +18,7 @@ PAYMENT_HISTORY = ("late_payments_24m", "arrears_now", "arrears_to_sales", "arre
 
 def _months_back(as_of: np.ndarray, months: int) -> np.ndarray:
     """``as_of`` minus whole months (day clipped to the month's length)."""
+    as_of = as_of.astype("datetime64[D]")
     m = as_of.astype("datetime64[M]") - months
     day = (as_of - as_of.astype("datetime64[M]").astype("datetime64[D]")).astype(int)
     last = ((m + 1).astype("datetime64[D]") - 1 - m.astype("datetime64[D]")).astype(int)
@@ -56,27 +57,40 @@ def _contribution(ctx: Context, out: dict[str, np.ndarray], history: np.ndarray)
     month = ctx.months("payments", "period_end", rows)
     # spread a liability over the months of its period: the annual CIT settlement over its
     # year, CIT prepayments over their quarter, VAT of quarterly filers over their quarter
-    annual = is_cit & ((due - period).astype(int) > 100)
+    annual = is_cit & ((due - period) > np.timedelta64(100, "D"))
     quarter = (is_cit & ~annual) | (ctx.is_in("payments", "tax_type", rows, ("vat", "surtax"))
                                     & ctx.quarterly[pairs])
     span = np.where(annual, 12, np.where(quarter, 3, 1))
-    reps = np.repeat(np.arange(len(rows)), span)
-    back = np.arange(len(reps)) - np.repeat(np.cumsum(span) - span, span)
-    cit = np.where(is_cit, amount, 0.0)
-    spread = ctx.panels(pairs[reps], month[reps] - back, {"total": (amount / span)[reps],
-                                                          "cit": (cit / span)[reps]})
-    total, cit_panel = spread["total"], spread["cit"]
-    total0 = np.nan_to_num(total)
-    tax12 = total0[:, :12].sum(axis=1)
-    prev12 = total0[:, 12:24].sum(axis=1)
+    # months before the window end of the period's newest and oldest month
+    k_new = ctx.end[pairs] - month
+    k_old = k_new + span - 1
+    amount = np.nan_to_num(amount)
+
+    def window_sum(lo: int, hi: int, values: np.ndarray) -> np.ndarray:
+        """Σ of the part of each amount that falls in months ``lo..hi`` (spread evenly)."""
+        overlap = np.clip(np.minimum(k_old, hi) - np.maximum(k_new, lo) + 1, 0, None)
+        return np.bincount(pairs, weights=values * overlap / span, minlength=ctx.n)
+
+    tax12 = window_sum(0, 11, amount)
+    prev12 = window_sum(12, 23, amount)
     out["tax_12m"] = np.where(history, tax12, np.nan)
     out["tax_yoy"] = np.where(history, safe_div(tax12, np.where(prev12 > 0, prev12, np.nan)) - 1,
                               np.nan)
-    out["avg_annual_tax_24m"] = np.where(history, total0[:, :24].sum(axis=1) / 2, np.nan)
+    out["avg_annual_tax_24m"] = np.where(history, (tax12 + prev12) / 2, np.nan)
     sales12 = out.get("sales_12m", np.full(ctx.n, np.nan))
-    cit12 = np.nan_to_num(cit_panel)[:, :12].sum(axis=1)
+    cit12 = window_sum(0, 11, np.where(is_cit, amount, 0.0))
     out["cit_to_sales"] = safe_div(cit12, np.where(sales12 > 0, sales12, np.nan))
-    out["tax_paid_months_24m"] = np.where(history, (total0[:, :24] > 0).sum(axis=1), np.nan)
+    # months of the 24m window covered by some tax paid: +1 where a period starts, −1 after
+    lo = np.maximum(k_new, 0)
+    hi = np.minimum(k_old, 23)
+    live = (lo <= hi) & (amount > 0)
+    width = 25
+    marks = np.bincount(np.concatenate([pairs[live] * width + lo[live],
+                                        pairs[live] * width + hi[live] + 1]),
+                        weights=np.concatenate([np.ones(live.sum()), -np.ones(live.sum())]),
+                        minlength=ctx.n * width).reshape(ctx.n, width)
+    covered = np.cumsum(marks, axis=1)[:, :24] > 0.5
+    out["tax_paid_months_24m"] = np.where(history, covered.sum(axis=1), np.nan)
 
 
 def _payment_history(ctx: Context, out: dict[str, np.ndarray], history: np.ndarray) -> None:
@@ -102,10 +116,13 @@ def _payment_history(ctx: Context, out: dict[str, np.ndarray], history: np.ndarr
     k_hi = np.minimum(end - due_m, HORIZON - 1)
     k_lo = np.maximum(end - pay_m + 1, 0)
     ok = k_lo <= k_hi
-    diff = np.zeros((ctx.n, HORIZON + 1))
-    np.add.at(diff, (pairs[ok], k_lo[ok]), 1)
-    np.add.at(diff, (pairs[ok], k_hi[ok] + 1), -1)
-    in_arrears = np.cumsum(diff, axis=1)[:, :HORIZON] > 0
+    width = HORIZON + 1
+    n_ok = int(ok.sum())
+    diff = np.bincount(np.concatenate([pairs[ok] * width + k_lo[ok],
+                                       pairs[ok] * width + k_hi[ok] + 1]),
+                       weights=np.concatenate([np.ones(n_ok), -np.ones(n_ok)]),
+                       minlength=ctx.n * width).reshape(ctx.n, width)
+    in_arrears = np.cumsum(diff, axis=1)[:, :HORIZON] > 0.5
     out["arrears_months_12m"] = np.where(history, in_arrears[:, :12].sum(axis=1), np.nan)
     out["arrears_max_duration_24m"] = np.where(history, longest_run(in_arrears[:, :24]), np.nan)
     # late payments and fees in the 24 months before as-of
