@@ -108,8 +108,8 @@ FEATURES: tuple[Feature, ...] = (
       (*_VAT_S, "enterprises.first_filing_date"), "24m",
       "Months with positive sales / months of the 24m window on or after the first filing."),
     F("months_since_sales", "最近收入距今月数", "Months since last sales", "operations", "riskier",
-      "months", _VAT_S, "36m", "Window end − last month with positive sales (36 when none "
-      "in 36 months)."),
+      "months", _VAT_S, "36m", "Window end − last month with positive sales (36 when returns "
+      "of the 36 months show none; missing when no return of the 36 months is known)."),
     F("missing_filings_12m", "漏报期数", "Missing returns", "operations", "riskier", "count",
       (*_VAT_S, "enterprises.first_filing_date"), "L12",
       "Periods in L12 after the first filing with no return known by the as-of date."),
@@ -123,7 +123,8 @@ FEATURES: tuple[Feature, ...] = (
       (*_INV, "invoices.count"), "L12", "Σ outgoing invoices in L12."),
     F("headcount", "社保参保人数", "Insured headcount", "operations", "safer", "people",
       ("payroll.period_end", "payroll.headcount", "payroll.filing_date"), "L12",
-      "Insured headcount of the latest month in L12 with a declaration."),
+      "Insured headcount of the latest month in L12 with a declaration known at as-of; 0 for "
+      "an active enterprise that never declared any staff."),
     F("headcount_chg_6m", "社保人数变化", "Headcount change, 6 months", "operations", "safer",
       "ratio", ("payroll.period_end", "payroll.headcount", "payroll.filing_date"), "7m",
       "Headcount at the window end / headcount 6 months earlier − 1."),
@@ -162,7 +163,8 @@ FEATURES: tuple[Feature, ...] = (
     # ------------------------------------------------------------------ 纳税贡献 tax contribution
     F("tax_12m", "近12月纳税总额", "Tax paid, last 12 months", "tax_contribution", "safer", "CNY",
       _PAY, "L12", "Σ tax (all types but social insurance and penalties) for periods in L12, "
-      "paid by the as-of date."),
+      "paid by the as-of date; a liability is known from its due date; a quarterly or annual "
+      "amount counts for the share of its months inside L12."),
     F("tax_yoy", "纳税同比", "Tax paid, year on year", "tax_contribution", "safer", "ratio", _PAY,
       "24m", "tax_12m / the same sum for P12 − 1."),
     F("avg_annual_tax_24m", "年均纳税(近24月)", "Average annual tax, 24 months",
@@ -204,8 +206,9 @@ FEATURES: tuple[Feature, ...] = (
     F("worst_grade_2y", "近两年最差等级", "Worst grade, last two years", "credit_history",
       "riskier", "grade", ("credit_grades.year", "credit_grades.grade",
                            "credit_grades.effective_date"), "as-of",
-      "Worst A–D grade (ordinal A=1 … D=5; M ignored) of the two latest evaluation years, each "
-      "as revised by as-of. A downgrade says less than a past bad grade: risk persists."),
+      "Worst A–D grade (ordinal A=1 … D=5; M ignored) of the latest evaluation year and the "
+      "year before it, each as revised by as-of. A downgrade says less than a past bad grade: "
+      "risk persists."),
     F("repaired_recently", "近期信用修复", "Recent credit repair", "credit_history", "riskier",
       "flag", ("credit_grades.source", "credit_grades.effective_date", "events.event_type",
                "events.event_date"), "24m before as-of",

@@ -87,11 +87,12 @@ class Context:
         known = self._pair_ent_sorted[self._pair_ent_sorted >= 0]
         self._one_pair_each = bool(np.all(known[1:] != known[:-1]))
         self.due_month = last_due_month(self.as_of)
-        ff = _dates(ent["first_filing_date"])
+        ff = self.per_pair(_dates(ent["first_filing_date"]), np.datetime64("NaT", "ns"))
+        ff = np.where(ff <= self.as_of, ff, np.datetime64("NaT", "ns"))  # not known yet
         ffm = month_index(ff).astype(float)
         ffm[np.isnat(ff)] = np.nan
-        self.first_filing_month = self.per_pair(ffm, np.nan)
-        self.first_filing = self.per_pair(ff, np.datetime64("NaT"))
+        self.first_filing_month = ffm
+        self.first_filing = ff
         self.quarterly = self._latest_frequency_is_quarterly()
         # quarterly filers' windows end at the last due quarter
         moy0 = self.due_month % 12  # 0 = January
@@ -109,6 +110,13 @@ class Context:
         pos = pc.index_in(pa.array(values, type=pa.large_string()), value_set=self._ent_keys)
         return pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
+    def ent_of(self, table: str) -> np.ndarray:
+        """Enterprise position of every row of ``table`` (-1: unknown), cached."""
+        key = ("ent", table)
+        if key not in self.cache:
+            self.cache[key] = self._position(self.tables[table]["uscc"])
+        return self.cache[key]
+
     def has(self, table: str) -> bool:
         """Whether the chunk has ``table``."""
         return table in self.tables
@@ -125,7 +133,7 @@ class Context:
         if key in self.cache:
             return self.cache[key]
         df = self.tables[table]
-        ent = self._position(df["uscc"])
+        ent = self.ent_of(table)
         if self._one_pair_each:  # the common case (one as-of date): a direct lookup
             pair_of = np.full(len(self._ent_keys) + 1, -1)
             known = self.ent >= 0
@@ -206,8 +214,8 @@ class Context:
         empty = (np.bincount(flat, minlength=size) == 0) if fill != 0 else None
         out = {}
         for name, v in values.items():
-            if add:
-                panel = np.bincount(flat, weights=v[keep], minlength=size)
+            if add:  # (bincount of nothing is int64 even with weights: cast)
+                panel = np.bincount(flat, weights=v[keep], minlength=size).astype(float)
             else:
                 panel = np.zeros(size)
                 panel[flat] = v[keep]

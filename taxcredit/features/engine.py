@@ -52,16 +52,26 @@ def _pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
     else:
         uscc = ds.enterprise_ids.to_series(index=None).astype("str").reset_index(drop=True)
         pairs = pd.DataFrame({"uscc": uscc, "as_of": as_of})
+    raw = pairs["as_of"]
     try:
-        dates = pd.to_datetime(pairs["as_of"]).astype("datetime64[ns]")
+        try:
+            dates = pd.to_datetime(raw, format="ISO8601") if not _is_datetime(raw) \
+                else pd.to_datetime(raw)
+        except ValueError:
+            dates = pd.to_datetime(raw, format="mixed")
     except (ValueError, TypeError) as exc:
         raise TaxDataError(f"as_of: cannot read dates ({exc})") from exc
+    if isinstance(dates.dtype, pd.DatetimeTZDtype):  # wall time in Beijing
+        dates = dates.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    dates = dates.astype("datetime64[ns]")
     if dates.isna().any():
         rows = np.flatnonzero(dates.isna().to_numpy())[:5].tolist()
         raise TaxDataError(f"as_of: {int(dates.isna().sum())} missing date(s); e.g. rows {rows}")
-    if isinstance(dates.dtype, pd.DatetimeTZDtype):
-        dates = dates.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
     return pd.DataFrame({"uscc": uscc.to_numpy(), "as_of": dates.dt.normalize().to_numpy()})
+
+
+def _is_datetime(s: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(s)
 
 
 def _positions(values: pd.Series, keys: pd.Index) -> np.ndarray:
@@ -268,30 +278,22 @@ def build_features_folder(
             writer.close()
     if out is not None and pairs is None:
         return None
-    result = pd.concat(parts) if parts else build_features(
-        TaxDataset({"enterprises": pd.DataFrame({"uscc": pd.Series([], dtype="str"),
-                                                 "first_filing_date": pd.Series(
-                                                     [], dtype="datetime64[ns]")})}),
-        as_of, features=wanted)
     if pairs is not None:
         order = np.concatenate(positions) if positions else np.empty(0, dtype=np.int64)
         missing = np.setdiff1d(np.arange(len(pairs)), order)
         if len(missing):
             warnings.warn(f"{len(missing)} pair(s) name enterprises absent from the dataset; "
                           "their features are NaN", UserWarning, stacklevel=2)
-            empty = pd.DataFrame(np.nan, index=range(len(missing)), columns=result.columns)
-            idx = pd.MultiIndex.from_arrays(
-                [pairs["uscc"].iloc[missing].astype("str"),
-                 pd.to_datetime(pairs["as_of"].iloc[missing])], names=["uscc", "as_of"])
-            empty.index = idx
-            for c in result.columns:
-                if isinstance(result[c].dtype, pd.CategoricalDtype):
-                    empty[c] = pd.Categorical([None] * len(missing),
-                                              categories=result[c].cat.categories)
-            result = pd.concat([result, empty])
+            # the same normalisation and all-NaN rows as the in-memory path
+            norm = _pairs(TaxDataset({}), pairs.iloc[missing])
+            parts.append(_assemble(norm, [], [], wanted))
             order = np.concatenate([order, missing])
+        result = pd.concat(parts)
         result = result.iloc[np.argsort(order, kind="stable")]
         if out is not None:
             result.reset_index().to_parquet(out, index=False)
             return None
-    return result
+        return result
+    return pd.concat(parts) if parts else _assemble(
+        pd.DataFrame({"uscc": pd.Series([], dtype="str"),
+                      "as_of": pd.Series([], dtype="datetime64[ns]")}), [], [], wanted)

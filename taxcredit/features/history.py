@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data.calendar import month_index
 from .context import Context
 from .tax import _months_back
 
@@ -24,19 +23,18 @@ def compute(ctx: Context, out: dict[str, np.ndarray]) -> None:
 
 
 def _late_filings(ctx: Context, out: dict[str, np.ndarray]) -> None:
-    if not ctx.has("vat_returns"):
-        out["late_filings_24m"] = np.full(ctx.n, np.nan)
-        return
     count = np.zeros(ctx.n)
+    history = np.zeros(ctx.n, dtype=bool)
     for table in ("vat_returns", "cit_returns"):
         if not ctx.has(table):
             continue
         rows, pairs = ctx.known(table, "filing_date")
-        k = ctx.end[pairs] - month_index(ctx.column(table, "period_end", rows, "date"))
+        k = ctx.end[pairs] - ctx.months(table, "period_end", rows)
+        window = (k >= 0) & (k < 24)
+        history |= np.bincount(pairs[window], minlength=ctx.n) > 0  # a return in the window
         late = (ctx.column(table, "filing_date", rows, "date")
-                > ctx.column(table, "due_date", rows, "date")) & (k >= 0) & (k < 24)
+                > ctx.column(table, "due_date", rows, "date")) & window
         count += np.bincount(pairs[late], minlength=ctx.n)
-    history = (~np.isnan(ctx.vat_panel()["sales"][:, :24])).any(axis=1)
     out["late_filings_24m"] = np.where(history, count, np.nan)
 
 

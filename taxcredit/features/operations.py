@@ -156,9 +156,11 @@ def _staff(ctx: Context, out: dict[str, np.ndarray]) -> None:
     rows, pairs = ctx.known("payroll", "filing_date")
     month = ctx.months("payroll", "period_end", rows)
     h = ctx.panel(pairs, month, ctx.column("payroll", "headcount", rows), add=False)
-    # an active enterprise without declarations has no insured staff: 0, not unknown
+    # an active enterprise that never declared any staff has none: 0, not unknown (one
+    # that has declared is unknown for a month not declared yet)
     if ctx.has("vat_returns"):
-        active = ~np.isnan(ctx.vat_panel()["sales"])
+        declared = np.bincount(pairs, minlength=ctx.n) > 0
+        active = ~np.isnan(ctx.vat_panel()["sales"]) & ~declared[:, None]
         h = np.where(np.isnan(h) & active, 0.0, h)
     l12 = h[:, :12]
     seen = ~np.isnan(l12)

@@ -28,9 +28,12 @@ def _months_back(as_of: np.ndarray, months: int) -> np.ndarray:
 def compute(ctx: Context, out: dict[str, np.ndarray]) -> None:
     """Add tax-contribution and payment-history features to ``out``."""
     nan = np.full(ctx.n, np.nan)
-    vat_history = np.zeros(ctx.n, dtype=bool)
+    history = np.zeros(ctx.n, dtype=bool)
     if ctx.has("vat_returns"):
-        vat_history = (~np.isnan(ctx.vat_panel()["sales"][:, :24])).any(axis=1)
+        history = (~np.isnan(ctx.vat_panel()["sales"][:, :24])).any(axis=1)
+    if ctx.has("payments"):  # any liability known by as-of is history too
+        _, pairs = ctx.known("payments", "due_date")
+        history = history | (np.bincount(pairs, minlength=ctx.n) > 0)
     if ctx.has("vat_returns"):
         v = ctx.vat_panel()
         out["vat_burden"] = safe_div(np.nansum(v["vat_payable"][:, :12], axis=1),
@@ -41,8 +44,20 @@ def compute(ctx: Context, out: dict[str, np.ndarray]) -> None:
         for f in (*CONTRIBUTION, *PAYMENT_HISTORY):
             out[f] = nan.copy()
         return
-    _contribution(ctx, out, vat_history)
-    _payment_history(ctx, out, vat_history)
+    _contribution(ctx, out, history)
+    _payment_history(ctx, out, history)
+
+
+def _quarterly_period(ctx: Context, rows: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """Whether the VAT return of each payment's (enterprise, period) was a quarterly one."""
+    if not ctx.has("vat_returns"):
+        return np.zeros(len(rows), dtype=bool)
+    v = ctx.tables["vat_returns"]
+    quarterly = (v["filing_frequency"] == "quarterly").to_numpy()
+    vat_keys = (ctx.ent_of("vat_returns")[quarterly] * 100_000
+                + ctx.months("vat_returns", "period_end", np.flatnonzero(quarterly)))
+    pay_keys = ctx.ent_of("payments")[rows] * 100_000 + month
+    return np.isin(pay_keys, vat_keys)
 
 
 def _contribution(ctx: Context, out: dict[str, np.ndarray], history: np.ndarray) -> None:
@@ -59,7 +74,7 @@ def _contribution(ctx: Context, out: dict[str, np.ndarray], history: np.ndarray)
     # year, CIT prepayments over their quarter, VAT of quarterly filers over their quarter
     annual = is_cit & ((due - period) > np.timedelta64(100, "D"))
     quarter = (is_cit & ~annual) | (ctx.is_in("payments", "tax_type", rows, ("vat", "surtax"))
-                                    & ctx.quarterly[pairs])
+                                    & _quarterly_period(ctx, rows, month))
     span = np.where(annual, 12, np.where(quarter, 3, 1))
     # months before the window end of the period's newest and oldest month
     k_new = ctx.end[pairs] - month
@@ -133,8 +148,7 @@ def _payment_history(ctx: Context, out: dict[str, np.ndarray], history: np.ndarr
                                         np.nan)
     fee = np.nan_to_num(ctx.column("payments", "late_fee", rows))
     fee_in = paid_known & (paid > start)
-    period = ctx.column("payments", "period_end", rows, "date")
-    penalty = ctx.is_in("payments", "tax_type", rows, ["penalty"]) & (period > start)
+    penalty = ctx.is_in("payments", "tax_type", rows, ["penalty"]) & (due > start)
     total = np.where(fee_in, fee, 0.0) + np.where(penalty, amount, 0.0)
     out["fees_penalties_24m"] = np.where(history, np.bincount(pairs, weights=total,
                                                               minlength=ctx.n), np.nan)

@@ -20,6 +20,9 @@ def known_by(ds: tc.TaxDataset, date: str) -> tc.TaxDataset:
         kd = SCHEMAS[name].knowledge_date if name in SCHEMAS else None
         if kd and name != "enterprises":
             df = df[df[kd] <= d]
+        if name == "enterprises":  # a first filing after the date is not known yet
+            df = df.assign(first_filing_date=df["first_filing_date"].mask(
+                df["first_filing_date"] > d))
         if name == "payments":  # a payment is known only once made
             later = df["payment_date"] > d
             df = df.assign(payment_date=df["payment_date"].mask(later),

@@ -1,0 +1,142 @@
+"""Edge cases found by an adversarial review of the engine (each once crashed or was wrong)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import taxcredit as tc
+
+U = "91110108551385082Q"
+V = "91310110666007217T"
+T = pd.Timestamp
+
+
+def ent(codes, first_filing="2015-04-15", **over):
+    n = len(codes)
+    df = pd.DataFrame({
+        "uscc": codes, "name": ["x"] * n, "industry_code": ["I6510"] * n,
+        "region_code": ["110108"] * n, "taxpayer_type": ["general"] * n,
+        "collection_method": ["audit"] * n, "registration_date": [T("2015-03-02")] * n,
+        "first_filing_date": [T(first_filing)] * n, "status": ["normal"] * n,
+    })
+    return df.assign(**over)
+
+
+def vat(uscc, months, sales=10_000.0, quarterly=False, lag_days=-3):
+    rows = []
+    for m in months:
+        m = T(m)
+        due = (m + pd.offsets.MonthBegin(1)) + pd.Timedelta(days=14)
+        start = (m - pd.offsets.QuarterBegin(1, startingMonth=1)) if quarterly else m.replace(day=1)
+        rows.append(dict(uscc=uscc, period_start=start.normalize(), period_end=m,
+                         filing_frequency="quarterly" if quarterly else "monthly",
+                         taxable_sales=sales, output_tax=0.0, input_tax=0.0, vat_payable=0.0,
+                         due_date=due, filing_date=due + pd.Timedelta(days=lag_days)))
+    return pd.DataFrame(rows)
+
+
+def build(tables, as_of, **kw):
+    return tc.build_features(tc.TaxDataset(tables).validate(), as_of=as_of, **kw)
+
+
+def test_no_return_known_yet_gives_nan_not_a_crash():
+    months = pd.date_range("2024-01-31", "2025-05-31", freq="ME")
+    tables = {"enterprises": ent([U]), "vat_returns": vat(U, months)}
+    X = build(tables, "2023-12-31")
+    assert np.isnan(X["sales_12m"].iloc[0])
+    X = build({"enterprises": ent([U, V]), "vat_returns": vat(U, months)}, "2025-06-30",
+              chunk_size=1)
+    assert np.isnan(X.loc[V, "sales_12m"].iloc[0])
+
+
+def test_first_filing_after_as_of_is_not_known():
+    months = pd.date_range("2024-01-31", "2025-05-31", freq="ME")
+    later = build({"enterprises": ent([U], first_filing="2025-08-20"),
+                   "vat_returns": vat(U, months).iloc[:0]}, "2025-06-30")
+    never = build({"enterprises": ent([U], first_filing=None),
+                   "vat_returns": vat(U, months).iloc[:0]}, "2025-06-30")
+    pd.testing.assert_frame_equal(later.reset_index(drop=True), never.reset_index(drop=True))
+
+
+def _payments(uscc, periods, amount, quarterly):
+    rows = []
+    for m in periods:
+        m = T(m)
+        due = (m + pd.offsets.MonthBegin(1)) + pd.Timedelta(days=14)
+        rows.append(dict(uscc=uscc, tax_type="vat", period_end=m,
+                         amount=amount * (3 if quarterly else 1), due_date=due,
+                         payment_date=due, late_fee=0.0))
+    return rows
+
+
+@pytest.mark.parametrize("switch", ["monthly_then_quarterly", "quarterly_then_monthly"])
+def test_tax_spread_follows_each_period_frequency(switch):
+    """A constant 1,000 a month: 12,000 a year and growth 0, whatever the filing frequency."""
+    older = pd.date_range("2023-07-31", "2024-06-30", freq="ME")
+    newer = pd.date_range("2024-07-31", "2025-06-30", freq="ME")
+    if switch == "monthly_then_quarterly":
+        monthly, quarterly = older, newer[2::3]  # Sep, Dec, Mar, Jun
+    else:
+        quarterly, monthly = older[2::3], newer
+    v = pd.concat([vat(U, monthly), vat(U, quarterly, quarterly=True)], ignore_index=True)
+    pay = pd.DataFrame(_payments(U, monthly, 1000.0, False)
+                       + _payments(U, quarterly, 1000.0, True))
+    X = build({"enterprises": ent([U]), "vat_returns": v, "payments": pay}, "2025-07-31")
+    row = X.iloc[0]
+    assert row["tax_12m"] == pytest.approx(12_000.0)
+    assert row["tax_yoy"] == pytest.approx(0.0, abs=1e-9)
+    assert row["tax_paid_months_24m"] == 24
+
+
+def test_payment_history_counts_without_vat_returns():
+    pay = pd.DataFrame([
+        dict(uscc=U, tax_type="iit", period_end=T("2025-01-31"), amount=500.0,
+             due_date=T("2025-02-15"), payment_date=T("2025-02-20"), late_fee=4.0),
+        dict(uscc=U, tax_type="cit", period_end=T("2025-03-31"), amount=800.0,
+             due_date=T("2025-04-18"), payment_date=pd.NaT, late_fee=None),
+        dict(uscc=U, tax_type="penalty", period_end=T("2024-12-01"), amount=300.0,
+             due_date=T("2024-12-16"), payment_date=T("2024-12-10"), late_fee=0.0),
+    ])
+    X = build({"enterprises": ent([U]), "payments": pay}, "2025-06-30")
+    row = X.iloc[0]
+    assert row["arrears_now"] == 800
+    assert row["late_payments_24m"] == 2
+    assert row["fees_penalties_24m"] == 304
+    assert row["tax_12m"] == 500  # the IIT paid; the CIT is unpaid
+
+
+def test_payroll_not_declared_yet_is_unknown_not_zero():
+    months = pd.date_range("2024-06-30", "2025-05-31", freq="ME")
+    v = vat(U, months, sales=12_000.0, lag_days=-5)  # filed on the 10th
+    pr = pd.DataFrame({"uscc": U, "period_end": months, "headcount": 10,
+                       "wage_base": 60_000.0, "filing_date": months + pd.Timedelta(days=20)})
+    X = build({"enterprises": ent([U]), "vat_returns": v, "payroll": pr}, "2025-06-16")
+    row = X.iloc[0]
+    assert row["headcount"] == 10  # April's declaration is the latest known
+    # May's declaration is not known on 2025-06-16: the mean is over the 11 known months
+    assert row["sales_per_head"] == pytest.approx(12 * 12_000.0 / 10)
+
+
+def test_as_of_with_time_zone_or_mixed_iso_formats():
+    months = pd.date_range("2024-01-31", "2025-05-31", freq="ME")
+    tables = {"enterprises": ent([U]), "vat_returns": vat(U, months)}
+    ds = tc.TaxDataset(tables).validate()
+    a = tc.build_features(ds, as_of=pd.Timestamp("2025-06-30 20:00", tz="UTC"))
+    assert a.index.get_level_values("as_of")[0] == T("2025-07-01")  # Beijing wall time
+    pairs = pd.DataFrame({"uscc": [U, U], "as_of": ["2025-06-30", "2025-06-30 10:00"]})
+    b = tc.build_features(ds, as_of=pairs)
+    assert (b.index.get_level_values("as_of") == T("2025-06-30")).all()
+
+
+def test_streamed_pairs_of_unknown_enterprises(tmp_path):
+    from taxcredit.data.synthetic import write_population
+
+    write_population(tmp_path, n_enterprises=50, months=24, seed=1, progress=False)
+    pairs = pd.DataFrame({"uscc": ["91110108ma0000000x "], "as_of": ["2025-06-30 10:00"]})
+    with pytest.warns(UserWarning, match="absent"):
+        X = tc.features.build_features_folder(tmp_path, pairs)
+    assert len(X) == 1
+    assert X.index[0] == ("91110108MA0000000X", T("2025-06-30"))
+    assert np.isnan(X["sales_12m"].iloc[0])
