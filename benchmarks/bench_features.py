@@ -28,11 +28,12 @@ CHILD = textwrap.dedent('''
     import numpy as np, pandas as pd
     import taxcredit as tc
     task, folder, as_of, jobs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    chunk = int(sys.argv[5])
     ds = tc.TaxDataset.from_folder(folder)
     out = {}
     t0 = time.perf_counter()
     if task == "taxcredit":
-        X = tc.build_features(ds, as_of=as_of, n_jobs=jobs)
+        X = tc.build_features(ds, as_of=as_of, n_jobs=jobs, chunk_size=chunk)
         out["seconds"] = time.perf_counter() - t0
     else:
         from bench_features_pandas import pandas_features
@@ -49,12 +50,13 @@ CHILD = textwrap.dedent('''
 ''')
 
 
-def run(task: str, folder: str, jobs: int) -> dict:
+def run(task: str, folder: str, jobs: int, chunk: int) -> dict:
     """One measurement in a child process."""
     import os
 
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.abspath(__file__)))
-    done = subprocess.run([sys.executable, "-c", CHILD, task, folder, AS_OF, str(jobs)],
+    done = subprocess.run([sys.executable, "-c", CHILD, task, folder, AS_OF, str(jobs),
+                           str(chunk)],
                           capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
@@ -67,7 +69,9 @@ def main() -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     p.add_argument("--months", type=int, default=48)
-    p.add_argument("--jobs", type=int, default=1, help="taxcredit worker processes")
+    p.add_argument("--jobs", type=int, default=2, help="taxcredit threads (default 2)")
+    p.add_argument("--chunk-size", type=int, default=20_000,
+                   help="taxcredit enterprises per chunk (default 20000)")
     p.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
     args = p.parse_args()
     from taxcredit.data.synthetic import write_population
@@ -79,7 +83,7 @@ def main() -> int:
                              progress=False, overwrite=True)
             tasks = ["taxcredit"] + ([] if args.no_pandas else ["pandas"])
             for task in tasks:
-                r = run(task, folder, args.jobs)
+                r = run(task, folder, args.jobs, args.chunk_size)
                 rows.append((n, task, r))
                 print(n, task, r, flush=True)
     print(f"\nfeatures as of {AS_OF}, {args.months} months of history; peak = max RSS of the "
@@ -90,7 +94,7 @@ def main() -> int:
         sec = r["seconds"]
         rate = f"{r['rows'] / sec:,.0f}" if sec else ""
         note = (f"max |diff| vs taxcredit {r['max_abs_diff']:.2g}" if "max_abs_diff" in r
-                else f"n_jobs={args.jobs}")
+                else f"n_jobs={args.jobs}, chunk_size={args.chunk_size:,}")
         print(f"| {n:,} | {task} | {r['features']} | {sec:.1f} | {rate} | {r['peak_mb']:.0f} | "
               f"{note} |")
     return 0

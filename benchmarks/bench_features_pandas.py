@@ -54,7 +54,9 @@ def pandas_features(ds, as_of: str) -> pd.DataFrame:
     c = ds["cit_returns"].merge(ent, left_on="uscc", right_index=True)
     c = c[c["filing_date"] <= as_of]
     c["k"] = c["end"] - (c["period_end"].dt.year - 1970) * 12 - (c["period_end"].dt.month - 1)
-    c = c[(c["k"] >= 0) & (c["k"] < 24) & (c["filing_date"] > c["due_date"])]
+    c = c[(c["k"] >= 0) & (c["k"] < 24)]
+    history = history.union(pd.Index(c["uscc"].unique()))  # a VAT or CIT return in the window
+    c = c[c["filing_date"] > c["due_date"]]
     late = late.add(c.groupby("uscc").size(), fill_value=0)
     out["late_filings_24m"] = late.reindex(out.index).fillna(0).where(out.index.isin(history))
 
@@ -62,7 +64,8 @@ def pandas_features(ds, as_of: str) -> pd.DataFrame:
     p = p[p["due_date"] <= as_of]
     unpaid = p[p["payment_date"].isna() | (p["payment_date"] > as_of)]
     arrears = unpaid.groupby("uscc")["amount"].sum()
-    has = out.index.isin(history) | out.index.isin(p["uscc"].unique())
+    vat_history = pd.Index(w24["uscc"].unique())
+    has = out.index.isin(vat_history) | out.index.isin(p["uscc"].unique())
     out["arrears_now"] = arrears.reindex(out.index).fillna(0).where(has)
 
     g = ds["credit_grades"]

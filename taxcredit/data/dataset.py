@@ -210,16 +210,16 @@ class TaxDataset:
         if not ids.is_unique:
             raise TaxDataError("enterprises: duplicate uscc values; run validate() before "
                                "iterating in chunks")
+        n_chunks = max(1, -(-len(ids) // chunk_size))
+        if n_chunks == 1:  # everything fits in one chunk: no copies, no lookups
+            yield self
+            return
         codes = self._chunk_codes(ids)
         for name, c in codes.items():
             if (c < 0).any():
                 raise TaxDataError(
                     f"table {name!r}: {(c < 0).sum()} row(s) refer to enterprises missing from "
                     "'enterprises'; run validate() before iterating in chunks")
-        n_chunks = max(1, -(-len(ids) // chunk_size))
-        if n_chunks == 1:  # everything fits in one chunk: no copies
-            yield self
-            return
         splits = {}
         for name, c in codes.items():
             chunk = c // chunk_size

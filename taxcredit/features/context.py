@@ -169,8 +169,8 @@ class Context:
             key = ("codes", table, column)
             if key not in self.cache:
                 self.cache[key] = s.cat.codes.to_numpy()
-            wanted = np.flatnonzero(pd.Index(s.cat.categories).isin(list(values)))
-            return np.isin(self.cache[key][rows], wanted)
+            hit = np.append(pd.Index(s.cat.categories).isin(list(values)), False)
+            return hit[self.cache[key][rows]]  # code -1 (missing) hits the padding
         return np.isin(self.column(table, column, rows, str), list(values))
 
     def months(self, table: str, column: str, rows: np.ndarray) -> np.ndarray:
@@ -250,6 +250,9 @@ class Context:
             parts.append((pairs[q], month[q] - back, sales[q] / 3, payable[q] / 3))
         p, m, s, pay = (np.concatenate(x) for x in zip(*parts, strict=True))
         out = self.panels(p, m, {"sales": s, "vat_payable": pay})
+        # where a quarterly return ends (its period-end month), for spreading payments
+        out["quarter_end"] = self.panels(pairs[q], month[q], {"q": np.ones(int(q.sum()))},
+                                         fill=0.0)["q"]
         self.cache["vat"] = out
         return out
 

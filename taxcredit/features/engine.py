@@ -171,8 +171,10 @@ def build_features(
                    for rows, tables in tqdm(jobs, desc="features", unit="chunk",
                                             disable=not progress)]
     else:
-        results = Parallel(n_jobs=n_jobs)(tqdm(tasks, total=len(jobs), desc="features",
-                                               unit="chunk", disable=not progress))
+        # threads: the work is numpy on large arrays (which releases the GIL), and threads
+        # share the tables instead of pickling them to worker processes
+        results = Parallel(n_jobs=n_jobs, prefer="threads")(
+            tqdm(tasks, total=len(jobs), desc="features", unit="chunk", disable=not progress))
     return _assemble(pairs, jobs, results, wanted)
 
 
@@ -204,6 +206,7 @@ def build_features_folder(
     *,
     features: Iterable[str] | None = None,
     chunk_size: int = 100_000,
+    n_jobs: int = 1,
     out=None,
     progress: bool = False,
     validate: bool = True,
@@ -226,6 +229,9 @@ def build_features_folder(
         Feature ids (default: all).
     chunk_size : int
         Enterprises per chunk (bounds memory).
+    n_jobs : int
+        Chunks computed at once, in threads (results do not depend on it; memory grows with
+        it).
     out : path-like, optional
         Write the features to this Parquet file chunk by chunk (the index as columns) and
         return ``None`` — memory then stays bounded by one chunk. Rows follow the enterprises'
@@ -252,19 +258,30 @@ def build_features_folder(
     parts: list[pd.DataFrame] = []
     positions: list[np.ndarray] = []
     writer = None
+    norm_uscc = (pairs["uscc"].astype("str").str.strip().str.upper()
+                 if pairs is not None else None)
+
+    def one(chunk: TaxDataset):
+        """Features of one streamed chunk (and, for pairs, their positions)."""
+        if pairs is None:
+            return build_features(chunk, as_of, features=wanted, chunk_size=chunk_size), None
+        pos = _positions(norm_uscc, chunk.enterprise_ids)
+        rows = np.flatnonzero(pos >= 0)
+        if not len(rows):
+            return None, None
+        return build_features(chunk, pairs.iloc[rows], features=wanted,
+                              chunk_size=chunk_size), rows
+
+    # chunks are read in order; with n_jobs > 1 threads compute several at once (numpy
+    # releases the GIL) and the results still come back in order
+    results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator",
+                       pre_dispatch="n_jobs")(delayed(one)(c) for c in chunks)
     try:
-        for chunk in tqdm(chunks, total=n_chunks, desc="features", unit="chunk",
-                          disable=not progress):
-            if pairs is None:
-                X = build_features(chunk, as_of, features=wanted, chunk_size=chunk_size)
-            else:
-                pos = _positions(pairs["uscc"].astype("str").str.strip().str.upper(),
-                                 chunk.enterprise_ids)
-                rows = np.flatnonzero(pos >= 0)
-                if not len(rows):
-                    continue
-                X = build_features(chunk, pairs.iloc[rows], features=wanted,
-                                   chunk_size=chunk_size)
+        for X, rows in tqdm(results, total=n_chunks, desc="features", unit="chunk",
+                            disable=not progress):
+            if X is None:
+                continue
+            if rows is not None:
                 positions.append(rows)
             if out is not None and pairs is None:
                 table = pa.Table.from_pandas(X.reset_index(), preserve_index=False)

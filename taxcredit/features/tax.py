@@ -48,16 +48,16 @@ def compute(ctx: Context, out: dict[str, np.ndarray]) -> None:
     _payment_history(ctx, out, history)
 
 
-def _quarterly_period(ctx: Context, rows: np.ndarray, month: np.ndarray) -> np.ndarray:
-    """Whether the VAT return of each payment's (enterprise, period) was a quarterly one."""
+def _quarterly_period(ctx: Context, pairs: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """Whether a quarterly VAT return ends at each payment's (pair, period-end month)."""
+    out = np.zeros(len(pairs), dtype=bool)
     if not ctx.has("vat_returns"):
-        return np.zeros(len(rows), dtype=bool)
-    v = ctx.tables["vat_returns"]
-    quarterly = (v["filing_frequency"] == "quarterly").to_numpy()
-    vat_keys = (ctx.ent_of("vat_returns")[quarterly] * 100_000
-                + ctx.months("vat_returns", "period_end", np.flatnonzero(quarterly)))
-    pay_keys = ctx.ent_of("payments")[rows] * 100_000 + month
-    return np.isin(pay_keys, vat_keys)
+        return out
+    quarter_end = ctx.vat_panel()["quarter_end"]
+    k = ctx.end[pairs] - month
+    inside = (k >= 0) & (k < HORIZON)
+    out[inside] = quarter_end[pairs[inside], k[inside]] > 0
+    return out
 
 
 def _contribution(ctx: Context, out: dict[str, np.ndarray], history: np.ndarray) -> None:
@@ -74,7 +74,7 @@ def _contribution(ctx: Context, out: dict[str, np.ndarray], history: np.ndarray)
     # year, CIT prepayments over their quarter, VAT of quarterly filers over their quarter
     annual = is_cit & ((due - period) > np.timedelta64(100, "D"))
     quarter = (is_cit & ~annual) | (ctx.is_in("payments", "tax_type", rows, ("vat", "surtax"))
-                                    & _quarterly_period(ctx, rows, month))
+                                    & _quarterly_period(ctx, pairs, month))
     span = np.where(annual, 12, np.where(quarter, 3, 1))
     # months before the window end of the period's newest and oldest month
     k_new = ctx.end[pairs] - month

@@ -18,11 +18,12 @@ def folder(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("chunk_size", [250, 1_000, 5_000])
-def test_streamed_features_equal_in_memory(folder, chunk_size):
+@pytest.mark.parametrize(("chunk_size", "n_jobs"), [(250, 1), (1_000, 2), (5_000, 1)])
+def test_streamed_features_equal_in_memory(folder, chunk_size, n_jobs):
     ds = tc.TaxDataset.from_folder(folder)
     expected = tc.build_features(ds, as_of="2025-06-30")
-    got = tc.features.build_features_folder(folder, "2025-06-30", chunk_size=chunk_size)
+    got = tc.features.build_features_folder(folder, "2025-06-30", chunk_size=chunk_size,
+                                            n_jobs=n_jobs)
     pd.testing.assert_frame_equal(got, expected)
 
 
