@@ -41,6 +41,9 @@ def pandas_features(ds, as_of: str) -> pd.DataFrame:
     p12 = v[(v["k"] >= 12) & (v["k"] < 24)]
     out["sales_12m"] = l12.groupby("uscc")["taxable_sales"].sum()
     prev = p12.groupby("uscc")["taxable_sales"].sum()
+    months = np.where(p12["filing_frequency"].astype(str) == "quarterly", 3, 1)
+    complete = pd.Series(months, index=p12["uscc"]).groupby(level=0).sum() == 12
+    prev = prev.where(complete.reindex(prev.index).fillna(False))
     out["sales_yoy"] = out["sales_12m"] / prev.where(prev > 0) - 1
     zero = l12[l12["taxable_sales"] == 0]
     months = np.where(zero["filing_frequency"].astype(str) == "quarterly", 3, 1)

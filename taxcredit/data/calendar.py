@@ -12,7 +12,10 @@ HOLIDAY_EXTENSION_DAYS = {1: 3, 2: 7, 5: 5, 10: 9}
 
 
 def due_dates(period_end: np.ndarray, months_after: int = 1) -> np.ndarray:
-    """Statutory deadline: the 15th of the month after ``period_end`` (holiday-extended).
+    """Statutory deadline: the 15th of the month after ``period_end``.
+
+    Extended in months with long public holidays, and moved to the Monday when it falls on a
+    weekend (the yearly official calendar can move it further).
 
     Parameters
     ----------
@@ -22,12 +25,14 @@ def due_dates(period_end: np.ndarray, months_after: int = 1) -> np.ndarray:
         Months after the period's month in which the deadline falls (5 for the annual CIT
         settlement, whose deadline is 31 May: use :func:`annual_due_dates`).
     """
-    m = period_end.astype("datetime64[M]") + months_after
+    m = np.asarray(period_end).astype("datetime64[M]") + months_after
     month_of_year = m.astype(int) % 12 + 1
     ext = np.zeros(len(m), dtype=int)
     for month, days in HOLIDAY_EXTENSION_DAYS.items():
         ext[month_of_year == month] = days
-    return m.astype("datetime64[D]") + 14 + ext.astype("timedelta64[D]")
+    due = m.astype("datetime64[D]") + 14 + ext.astype("timedelta64[D]")
+    # a deadline on a Saturday or Sunday moves to the Monday
+    return np.busday_offset(due, 0, roll="forward")
 
 
 _DAY0 = np.datetime64("1900-01-01", "D")

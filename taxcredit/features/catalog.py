@@ -90,7 +90,8 @@ FEATURES: tuple[Feature, ...] = (
     F("sales_12m", "近12月销售收入", "Sales, last 12 months", "operations", "safer", "CNY",
       _VAT_S, "L12", "Σ VAT taxable sales (incl. exempt) of the returns in L12."),
     F("sales_yoy", "销售同比增长率", "Sales growth, year on year", "operations", "safer", "ratio",
-      _VAT_S, "24m", "Σ sales L12 / Σ sales P12 − 1 (missing when P12 has no sales)."),
+      _VAT_S, "24m", "Σ sales L12 / Σ sales P12 − 1 (missing unless all of P12 is known "
+      "and has sales)."),
     F("sales_mom_3v12", "近3月销售动量", "Sales momentum, 3 vs 12 months", "operations", "safer",
       "ratio", _VAT_S, "L12", "Mean monthly sales of the last 3 months / mean over L12."),
     F("sales_3m_yoy", "近3月同比", "Last-3-month sales, year on year", "operations", "safer",
@@ -196,7 +197,8 @@ FEATURES: tuple[Feature, ...] = (
       "window."),
     F("fees_penalties_24m", "滞纳金与罚款", "Late fees and penalties", "credit_history",
       "riskier", "CNY", (*_PAY, "payments.late_fee"), "24m before as-of",
-      "Σ late fees of liabilities paid, and Σ penalties due, in the 24 months before as-of."),
+      "Σ late fees of liabilities paid, and Σ penalties due, in the 24 months before as-of "
+      "(missing when the payments carry no late fees at all)."),
     F("credit_grade", "纳税信用等级", "Tax credit grade", "credit_history", "riskier", "grade",
       ("credit_grades.year", "credit_grades.grade", "credit_grades.effective_date"), "as-of",
       "Latest grade in effect at as-of, as an ordinal: A=1, B=2, M=3, C=4, D=5."),

@@ -47,7 +47,10 @@ def _sales(ctx: Context, out: dict[str, np.ndarray]) -> None:
     sales12 = _nansum_or_nan(l12)
     prev12 = _nansum_or_nan(p12)
     out["sales_12m"] = sales12
-    out["sales_yoy"] = safe_div(sales12, np.where(prev12 > 0, prev12, np.nan)) - 1
+    # growth against a partial year would mistake youth for growth: P12 must be complete
+    full_prev = (~np.isnan(p12)).sum(axis=1) == 12
+    out["sales_yoy"] = np.where(full_prev, safe_div(sales12, np.where(prev12 > 0, prev12,
+                                                                      np.nan)) - 1, np.nan)
     mean12 = safe_div(np.nansum(l12, axis=1), seen12.sum(axis=1))
     last3 = s[:, :3]
     mean3 = safe_div(np.nansum(last3, axis=1), (~np.isnan(last3)).sum(axis=1))

@@ -150,5 +150,9 @@ def _payment_history(ctx: Context, out: dict[str, np.ndarray], history: np.ndarr
     fee_in = paid_known & (paid > start)
     penalty = ctx.is_in("payments", "tax_type", rows, ["penalty"]) & (due > start)
     total = np.where(fee_in, fee, 0.0) + np.where(penalty, amount, 0.0)
-    out["fees_penalties_24m"] = np.where(history, np.bincount(pairs, weights=total,
-                                                              minlength=ctx.n), np.nan)
+    # validation adds an absent optional column as all-missing: then fees are unknown
+    pay = ctx.tables["payments"]
+    fees_known = "late_fee" in pay.columns and bool(pay["late_fee"].notna().any())
+    out["fees_penalties_24m"] = np.where(history & fees_known,
+                                         np.bincount(pairs, weights=total, minlength=ctx.n),
+                                         np.nan)

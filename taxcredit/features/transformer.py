@@ -11,6 +11,7 @@ from ..data import TaxDataset
 from ..errors import TaxDataError
 from .catalog import feature, feature_ids
 from .engine import build_features
+from .entity import CATEGORIES
 
 __all__ = ["TaxFeatures"]
 
@@ -30,13 +31,13 @@ class TaxFeatures(TransformerMixin, BaseEstimator):
         Catalog feature ids (default: every numeric feature plus the categorical ones).
     categorical : {"codes", "keep", "drop"}
         Categorical features (industry, province, size class): ``"codes"`` maps them to the
-        integer codes of the categories seen in ``fit`` (unseen → NaN), which every estimator
-        accepts; ``"keep"`` returns pandas categoricals (LightGBM uses them natively); ``"drop"``
-        leaves them out.
+        integer codes of their fixed categories (GB/T 4754 sections and divisions, GB/T 2260
+        provinces, size classes; missing → NaN), which every estimator accepts; ``"keep"``
+        returns pandas categoricals (LightGBM uses them natively); ``"drop"`` leaves them out.
     chunk_size : int
         Enterprises per chunk (memory bound; results do not depend on it).
     n_jobs : int
-        Worker processes (results do not depend on it).
+        Threads over chunks (results do not depend on it).
 
     Attributes
     ----------
@@ -44,7 +45,7 @@ class TaxFeatures(TransformerMixin, BaseEstimator):
         ``["uscc", "as_of"]`` (plus any other input columns, ignored).
     n_features_in_ : int
     categories_ : dict of str to pandas.Index
-        Categories seen in ``fit`` per categorical feature.
+        The categories behind the codes, per categorical feature.
 
     Examples
     --------
@@ -89,17 +90,15 @@ class TaxFeatures(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ sklearn API
     def fit(self, X, y=None) -> TaxFeatures:
-        """Record the input columns and the categories of the categorical features."""
+        """Check and record the input columns (and the categories behind the codes)."""
         self._check_params()
         pairs = self._pairs(X)
         self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
-        self.categories_ = {}
+        del pairs  # checked; the categories are fixed by the standards, not learnt
         cats = [f for f in self._selected() if feature(f).kind == "category"]
-        if cats and self.categorical == "codes":
-            F = build_features(self.dataset, as_of=pairs, features=cats,
-                               chunk_size=self.chunk_size, n_jobs=self.n_jobs)
-            self.categories_ = {c: pd.Index(F[c].cat.categories) for c in cats}
+        self.categories_ = ({c: pd.Index(CATEGORIES[c]) for c in cats}
+                            if self.categorical == "codes" else {})
         return self
 
     def transform(self, X) -> pd.DataFrame | np.ndarray:

@@ -140,3 +140,24 @@ def test_streamed_pairs_of_unknown_enterprises(tmp_path):
     assert len(X) == 1
     assert X.index[0] == ("91110108MA0000000X", T("2025-06-30"))
     assert np.isnan(X["sales_12m"].iloc[0])
+
+
+def test_fees_unknown_without_late_fee_column():
+    pay = pd.DataFrame([dict(uscc=U, tax_type="penalty", period_end=T("2025-01-10"),
+                             amount=300.0, due_date=T("2025-01-25"),
+                             payment_date=T("2025-01-20"))])
+    X = build({"enterprises": ent([U]), "payments": pay}, "2025-06-30")
+    assert np.isnan(X["fees_penalties_24m"].iloc[0])
+    assert X["arrears_now"].iloc[0] == 0
+
+
+def test_transformer_codes_use_fixed_categories():
+    from taxcredit.features import TaxFeatures
+    from taxcredit.features.entity import PROVINCES
+
+    months = pd.date_range("2024-01-31", "2025-05-31", freq="ME")
+    ds = tc.TaxDataset({"enterprises": ent([U]), "vat_returns": vat(U, months)}).validate()
+    X = pd.DataFrame({"uscc": [U], "as_of": ["2025-06-30"]})
+    tf = TaxFeatures(ds).fit(X)
+    assert list(tf.categories_["province"]) == list(PROVINCES)
+    assert tf.transform(X)["province"].iloc[0] == PROVINCES.index("11")
