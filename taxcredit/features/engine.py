@@ -114,7 +114,8 @@ def build_features(
     chunk_size : int
         Enterprises per chunk: bounds memory. The result does not depend on it.
     n_jobs : int
-        Worker processes over chunks (joblib). The result does not depend on it.
+        Chunks computed at once, in threads (numpy releases the GIL). The result does not
+        depend on it.
     progress : bool
         Show a progress bar over chunks.
 
