@@ -20,11 +20,21 @@ import pyarrow.parquet as pq
 
 from ..errors import TaxDataError
 from .dataset import TaxDataset
+from .ids import normalize_uscc
 from .io import list_table_files
 
 __all__ = ["iter_folder"]
 
 BATCH_ROWS = 250_000
+
+
+def _fixed_codes(column, rows: np.ndarray, fixed: pd.Series):
+    """Return the ``uscc`` column with ``rows`` replaced by their normalised codes."""
+    import pyarrow as pa
+
+    values = np.array(column.to_pandas().astype(object).to_numpy(), copy=True)
+    values[rows] = fixed.to_numpy()
+    return pa.array(values, type=column.type)
 
 
 class _TableStream:
@@ -56,7 +66,15 @@ class _TableStream:
         # an object Index keeps its hash table between calls; pyarrow's index_in would
         # rebuild it for every batch (0.2 s a batch against a million enterprises)
         codes = batch.column("uscc").to_pandas().astype(object)
-        pos = self.keys.get_indexer(codes).astype(np.int64)
+        pos = np.array(self.keys.get_indexer(codes), dtype=np.int64, copy=True)
+        if (pos < 0).any():  # blanks, case, full-width forms: normalise as validation does
+            miss = np.flatnonzero(pos < 0)
+            fixed = pd.Series([normalize_uscc(c) for c in codes.iloc[miss]], dtype=object)
+            pos[miss] = self.keys.get_indexer(fixed)
+            if (pos[miss] >= 0).any():
+                table = batch.set_column(batch.schema.get_field_index("uscc"), "uscc",
+                                         _fixed_codes(batch.column("uscc"), miss, fixed))
+                batch = table
         if (pos < 0).any():
             bad = batch.column("uscc").to_pandas()[pos < 0].iloc[0]
             raise TaxDataError(f"{self.name}: uscc {str(bad)[:8]}… is not in enterprises "

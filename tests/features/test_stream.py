@@ -55,3 +55,13 @@ def test_out_of_order_tables_are_refused(folder, tmp_path):
     tc.TaxDataset(shuffled).to_folder(tmp_path)
     with pytest.raises(tc.TaxDataError, match="not grouped by enterprise"):
         list(iter_folder(tmp_path, 500))
+
+
+def test_child_codes_in_lower_case_are_normalised_when_streaming(folder, tmp_path):
+    ds = tc.TaxDataset.from_folder(folder)
+    tables = dict(ds.tables)
+    tables["vat_returns"] = ds["vat_returns"].assign(uscc=ds["vat_returns"]["uscc"].str.lower())
+    tc.TaxDataset(tables).to_folder(tmp_path)
+    got = tc.features.build_features_folder(tmp_path, "2025-06-30", chunk_size=1_000)
+    expected = tc.build_features(ds, as_of="2025-06-30")
+    pd.testing.assert_frame_equal(got, expected)
