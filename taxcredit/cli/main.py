@@ -128,13 +128,14 @@ def _cmd_features(args: argparse.Namespace) -> int:
     if stream:  # Parquet folder: chunks of enterprises, bounded memory
         direct = out.suffix == ".parquet" and not args.pairs
         X = build_features_folder(args.data, as_of, features=features,
-                                  chunk_size=args.chunk_size, n_jobs=args.jobs,
+                                  chunk_size=args.chunk_size or 25_000, n_jobs=args.jobs,
                                   out=out if direct else None,
                                   progress=not args.quiet, strict_uscc=not args.lenient_uscc)
     else:
         ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
-        X = build_features(ds, as_of=as_of, features=features, chunk_size=args.chunk_size,
-                           n_jobs=args.jobs, progress=not args.quiet)
+        X = build_features(ds, as_of=as_of, features=features,
+                           chunk_size=args.chunk_size or 100_000, n_jobs=args.jobs,
+                           progress=not args.quiet)
     if X is not None:
         flat = X.reset_index()
         if out.suffix == ".parquet":
@@ -224,8 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CSV or Parquet with columns uscc and as_of (one row per output row)")
     f.add_argument("--out", required=True, metavar="FILE", help="output .parquet or .csv")
     f.add_argument("--features", metavar="ID,ID", help="only these catalog features")
-    f.add_argument("--chunk-size", type=int, default=100_000, metavar="N",
-                   help="enterprises per chunk (default 100000)")
+    f.add_argument("--chunk-size", type=int, default=None, metavar="N",
+                   help="enterprises per chunk (default 25000 streamed from Parquet, 100000 "
+                        "in memory)")
     f.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="chunks computed at once, in threads (2 on a 2-core machine)")
     f.add_argument("--lenient-uscc", action="store_true",

@@ -206,7 +206,7 @@ def build_features_folder(
     as_of,
     *,
     features: Iterable[str] | None = None,
-    chunk_size: int = 100_000,
+    chunk_size: int = 25_000,
     n_jobs: int = 1,
     out=None,
     progress: bool = False,
