@@ -198,7 +198,7 @@ def _cit(rng, world, act, grid, uscc, filing, stop, cutoff, reg_date):
                            taxable[:, k], owed, cols[0]))
         if len(cols) == 12:
             b = cols[-1]
-            alive_end = act.alive[:, b]  # firms gone before December file no settlement
+            alive_end = act.alive[:, b].copy()  # firms gone before December file no settlement
             annual_profit = prof_ytd[:, -1] * (1 + 0.05 * rng.standard_normal(n))
             a_taxable = np.where(deemed, rev_ytd[:, -1] * 0.10, annual_profit)
             owed = np.maximum(_cit_tax(a_taxable) - paid, 0.0)
