@@ -93,7 +93,25 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(_fmt_report(report))
         return EXIT_BAD_INPUT
     print("\nall tables conform to the data contract ✓")
+    if _stored_as_contract(raw, clean):  # later streamed runs need not validate again
+        from ..data.manifest import write_manifest
+
+        path = write_manifest(args.data, strict_uscc=not args.lenient_uscc)
+        if path is not None:
+            print(f"recorded in {path}")
     return EXIT_OK
+
+
+def _stored_as_contract(raw, clean) -> bool:
+    """Whether every stored column already has its contract dtype (nothing was coerced)."""
+    for name, df in clean.tables.items():
+        stored = raw.get(name)
+        if stored is None:
+            continue
+        for col in df.columns:
+            if col in stored.columns and stored[col].dtype != df[col].dtype:
+                return False
+    return True
 
 
 def _cmd_features(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ sort by enterprise position gives — and it is checked on the fly: a table out 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -22,10 +23,12 @@ from ..errors import TaxDataError
 from .dataset import TaxDataset
 from .ids import normalize_uscc
 from .io import list_table_files
+from .manifest import MANIFEST, manifest_matches
 
 __all__ = ["iter_folder"]
 
 BATCH_ROWS = 250_000
+log = logging.getLogger(__name__)
 
 
 def _fixed_codes(column, rows: np.ndarray, fixed: pd.Series):
@@ -122,6 +125,7 @@ def iter_folder(
     columns: Mapping[str, list[str]] | None = None,
     validate: bool = True,
     strict_uscc: bool = True,
+    trust_manifest: bool = True,
 ) -> Iterator[TaxDataset]:
     """Yield a Parquet dataset folder as datasets of ``chunk_size`` enterprises each.
 
@@ -140,6 +144,9 @@ def iter_folder(
         folder — are not made.
     strict_uscc : bool
         Verify USCC check characters.
+    trust_manifest : bool
+        Skip validation when ``taxcredit validate`` recorded this very folder as clean
+        (``_validated.json``: same files, sizes, times, row counts, contract and version).
 
     Yields
     ------
@@ -171,6 +178,10 @@ def iter_folder(
             continue
         cols = None if wanted is None else sorted({"uscc", *wanted[name]})
         streams[name] = _TableStream(name, f, keys, chunk_size, cols)
+    if validate and trust_manifest and manifest_matches(folder, strict_uscc=strict_uscc):
+        log.info("%s: validated before (%s) and unchanged: not validating again", folder,
+                 MANIFEST)
+        validate = False
     n_chunks = max(1, -(-len(enterprises) // chunk_size))
     for k in range(n_chunks):
         tables = {"enterprises": enterprises.iloc[k * chunk_size:(k + 1) * chunk_size]
