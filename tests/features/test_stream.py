@@ -65,3 +65,41 @@ def test_child_codes_in_lower_case_are_normalised_when_streaming(folder, tmp_pat
     got = tc.features.build_features_folder(tmp_path, "2025-06-30", chunk_size=1_000)
     expected = tc.build_features(ds, as_of="2025-06-30")
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_a_folder_validated_once_is_not_validated_again(tmp_path, monkeypatch):
+    from taxcredit.cli.main import main
+    from taxcredit.data.manifest import MANIFEST, manifest_matches
+
+    write_population(tmp_path, n_enterprises=300, months=24, seed=3, progress=False)
+    assert main(["validate", str(tmp_path), "--quiet"]) == 0
+    assert (tmp_path / MANIFEST).is_file() and manifest_matches(tmp_path)
+    calls = []
+    original = tc.TaxDataset.validate
+
+    def spy(self, *a, **k):
+        calls.append(1)
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(tc.TaxDataset, "validate", spy)
+    list(iter_folder(tmp_path, 100))
+    assert calls == []  # trusted
+    # any change to a file makes the record stale
+    f = tmp_path / "payroll.parquet"
+    pq.write_table(pq.read_table(f).slice(0, 10), f)
+    assert not manifest_matches(tmp_path)
+    list(iter_folder(tmp_path, 100))
+    assert len(calls) == 3
+
+
+def test_no_record_when_validation_had_to_convert(tmp_path):
+    from taxcredit.cli.main import main
+    from taxcredit.data.manifest import MANIFEST
+
+    ds = tc.datasets.make_population(n_enterprises=50, months=24, seed=2)
+    tables = dict(ds.tables)
+    tables["vat_returns"] = ds["vat_returns"].assign(
+        filing_date=ds["vat_returns"]["filing_date"].dt.strftime("%Y-%m-%d"))
+    tc.TaxDataset(tables).to_folder(tmp_path)
+    assert main(["validate", str(tmp_path), "--quiet"]) == 0
+    assert not (tmp_path / MANIFEST).exists()
