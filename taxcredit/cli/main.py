@@ -59,6 +59,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from ..data import TaxDataset
 
     t0 = time.perf_counter()
+    if args.chunk_size:
+        if args.quarantine:
+            raise ValueError("--quarantine loads the folder: it cannot be combined with "
+                             "--chunk-size")
+        return _validate_streamed(args, t0)
     raw = TaxDataset.from_folder(args.data, validate=False)
     try:
         clean, rejected = raw.validate(on_error="quarantine", strict_uscc=not args.lenient_uscc,
@@ -94,6 +99,68 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     print("\nall tables conform to the data contract ✓")
     if _stored_as_contract(raw, clean):  # later streamed runs need not validate again
+        from ..data.manifest import write_manifest
+
+        path = write_manifest(args.data, strict_uscc=not args.lenient_uscc)
+        if path is not None:
+            print(f"recorded in {path}")
+    return EXIT_OK
+
+
+def _validate_streamed(args: argparse.Namespace, t0: float) -> int:
+    """Validate a Parquet folder chunk by chunk of enterprises (bounded memory)."""
+    import re
+
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from ..data.stream import iter_folder
+
+    offsets: dict[str, int] = {}
+    totals: dict[str, list[int]] = {}
+    reports = []
+    conform = True
+    chunks = iter_folder(args.data, args.chunk_size, validate=False, trust_manifest=False)
+    for chunk in tqdm(chunks, desc="validating", unit="chunk", disable=args.quiet):
+        try:
+            clean, rejected = chunk.validate(on_error="quarantine",
+                                             strict_uscc=not args.lenient_uscc)
+        except TaxCreditError as exc:
+            if args.report and getattr(exc, "report", None) is not None:
+                _write_report(exc.report, args.report)
+            raise
+        report = rejected.report.copy()
+        for i, r in report.iterrows():  # row numbers of the whole file, not of the chunk
+            shift = offsets.get(r.table, 0)
+            report.at[i, "examples"] = re.sub(
+                r"row (\d+)", lambda m, s=shift: f"row {int(m.group(1)) + s}", r.examples)
+        reports.append(report)
+        conform = conform and _stored_as_contract(chunk, clean)
+        for name, df in chunk.tables.items():
+            t = totals.setdefault(name, [0, 0, 0])
+            t[0] += len(df)
+            t[1] += len(clean.tables.get(name, []))
+            t[2] += len(rejected.get(name, []))
+            offsets[name] = offsets.get(name, 0) + len(df)
+    report = pd.concat(reports, ignore_index=True)
+    if len(report):
+        report = (report.groupby(["table", "column", "rule", "message"], sort=False)
+                  .agg(n_rows=("n_rows", "sum"), examples=("examples", "first")).reset_index()
+                  [["table", "column", "rule", "n_rows", "examples", "message"]])
+    elapsed = time.perf_counter() - t0
+    if args.report:
+        _write_report(report, args.report)
+    summary = pd.DataFrame([(t, *v) for t, v in totals.items()],
+                           columns=["table", "rows", "clean", "rejected"])
+    print(f"validated {args.data} in {elapsed:.1f} s, in chunks of {args.chunk_size:,} "
+          "enterprises (tables without uscc and uniqueness of ids across chunks not checked)")
+    print(summary.to_string(index=False))
+    if len(report):
+        print(f"\n{len(report)} problem(s):")
+        print(_fmt_report(report))
+        return EXIT_BAD_INPUT
+    print("\nall tables conform to the data contract ✓")
+    if conform:
         from ..data.manifest import write_manifest
 
         path = write_manifest(args.data, strict_uscc=not args.lenient_uscc)
@@ -226,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--report", metavar="FILE", help="also write the problem report as CSV")
     v.add_argument("--quarantine", metavar="DIR",
                    help="write the clean tables to DIR/clean and rejected rows to DIR/rejected")
+    v.add_argument("--chunk-size", type=int, default=None, metavar="N",
+                   help="validate a Parquet folder grouped by enterprise in chunks of N "
+                        "enterprises (bounded memory, for large folders)")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
     v.set_defaults(func=_cmd_validate)
 

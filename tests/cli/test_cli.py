@@ -121,3 +121,25 @@ def test_console_entry_point_runs():
                           text=True, check=False)
     assert done.returncode == 0
     assert "generate" in done.stdout and "validate" in done.stdout
+
+
+def test_validate_in_chunks_reports_like_in_memory(tmp_path, capsys):
+    from taxcredit.data.synthetic import write_population
+
+    write_population(tmp_path / "ok", n_enterprises=500, months=24, seed=4, progress=False)
+    assert main(["validate", str(tmp_path / "ok"), "--chunk-size", "120", "--quiet"]) == 0
+    assert (tmp_path / "ok" / "_validated.json").exists()
+    ds = tc.TaxDataset.from_folder(tmp_path / "ok")
+    v = ds["vat_returns"].copy()
+    v.loc[[3, 4000], "vat_payable"] = -1.0
+    tables = dict(ds.tables)
+    tables["vat_returns"] = v
+    tc.TaxDataset(tables).to_folder(tmp_path / "bad")
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "bad"), "--chunk-size", "120", "--quiet",
+                 "--report", str(tmp_path / "r.csv")]) == 1
+    rep = pd.read_csv(tmp_path / "r.csv")
+    assert rep.loc[0, "n_rows"] == 2 and rep.loc[0, "rule"] == "below_min"
+    assert "row 3 " in rep.loc[0, "examples"]  # row numbers of the whole file
+    assert main(["validate", str(tmp_path / "bad"), "--chunk-size", "120",
+                 "--quarantine", str(tmp_path / "q")]) == 2
