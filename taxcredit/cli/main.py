@@ -91,14 +91,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         "clean": [len(clean.tables.get(t, [])) for t in raw.tables],
         "rejected": [len(rejected.get(t, [])) for t in raw.tables],
     })
-    print(f"validated {args.data} in {elapsed:.1f} s")
+    headline = f"validated {args.data} in {elapsed:.1f} s"
+    return _conclude(args, headline, summary, report, _stored_as_contract(raw, clean))
+
+
+def _conclude(args: argparse.Namespace, headline: str, summary, report, conform: bool) -> int:
+    """Print the outcome of a validation; record a clean, already-typed folder; exit code."""
+    print(headline)
     print(summary.to_string(index=False))
     if len(report):
         print(f"\n{len(report)} problem(s):")
         print(_fmt_report(report))
         return EXIT_BAD_INPUT
     print("\nall tables conform to the data contract ✓")
-    if _stored_as_contract(raw, clean):  # later streamed runs need not validate again
+    if conform:  # later streamed runs need not validate again
         from ..data.manifest import write_manifest
 
         path = write_manifest(args.data, strict_uscc=not args.lenient_uscc)
@@ -152,21 +158,10 @@ def _validate_streamed(args: argparse.Namespace, t0: float) -> int:
         _write_report(report, args.report)
     summary = pd.DataFrame([(t, *v) for t, v in totals.items()],
                            columns=["table", "rows", "clean", "rejected"])
-    print(f"validated {args.data} in {elapsed:.1f} s, in chunks of {args.chunk_size:,} "
-          "enterprises (tables without uscc and uniqueness of ids across chunks not checked)")
-    print(summary.to_string(index=False))
-    if len(report):
-        print(f"\n{len(report)} problem(s):")
-        print(_fmt_report(report))
-        return EXIT_BAD_INPUT
-    print("\nall tables conform to the data contract ✓")
-    if conform:
-        from ..data.manifest import write_manifest
-
-        path = write_manifest(args.data, strict_uscc=not args.lenient_uscc)
-        if path is not None:
-            print(f"recorded in {path}")
-    return EXIT_OK
+    headline = (f"validated {args.data} in {elapsed:.1f} s, in chunks of {args.chunk_size:,} "
+                "enterprises (tables without uscc and uniqueness of ids across chunks not "
+                "checked)")
+    return _conclude(args, headline, summary, report, conform)
 
 
 def _stored_as_contract(raw, clean) -> bool:
