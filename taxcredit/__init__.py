@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from . import datasets, features
 from .data import TaxDataset
 from .errors import TaxCreditError, TaxDataError
-from .features import build_features
+from .features import build_features, build_features_folder
 
 try:
     __version__ = version("taxcredit")
@@ -17,4 +17,5 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = ["TaxCreditError", "TaxDataError", "TaxDataset", "__version__", "build_features",
+           "build_features_folder",
            "datasets", "features"]

@@ -126,7 +126,8 @@ def _validate_streamed(args: argparse.Namespace, t0: float) -> int:
     totals: dict[str, list[int]] = {}
     reports = []
     conform = True
-    chunks = iter_folder(args.data, args.chunk_size, validate=False, trust_manifest=False)
+    chunks = iter_folder(args.data, args.chunk_size, validate=False, trust_manifest=False,
+                         read_ahead=1)
     for chunk in tqdm(chunks, desc="validating", unit="chunk", disable=args.quiet):
         try:
             clean, rejected = chunk.validate(on_error="quarantine",

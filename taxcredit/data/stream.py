@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from queue import Empty, Full, Queue
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import TaxDataError
@@ -31,34 +35,77 @@ BATCH_ROWS = 250_000
 log = logging.getLogger(__name__)
 
 
-def _fixed_codes(column, rows: np.ndarray, fixed: pd.Series):
-    """Return the ``uscc`` column with ``rows`` replaced by their normalised codes."""
-    import pyarrow as pa
-
-    values = np.array(column.to_pandas().astype(object).to_numpy(), copy=True)
-    values[rows] = fixed.to_numpy()
-    return pa.array(values, type=column.type)
-
-
 class _TableStream:
-    """Rows of one table, handed out chunk by chunk in enterprise order."""
+    """Rows of one table, handed out chunk by chunk in enterprise order.
+
+    ``uscc`` is read dictionary-encoded (Parquet stores it so): enterprise positions are
+    looked up once per distinct code of a batch, not once per row, and rows stay in Arrow
+    until a chunk is complete, so each chunk is converted to pandas once.
+    """
 
     def __init__(self, name: str, path: Path, keys: pd.Index, chunk_size: int,
-                 columns: list[str] | None) -> None:
+                 columns: list[str] | None, first_chunk: int = 0) -> None:
         self.name = name
-        self.file = pq.ParquetFile(path, pre_buffer=False)
-        available = self.file.schema_arrow.names
-        if "uscc" not in available:
+        self.file = pq.ParquetFile(path, pre_buffer=False, read_dictionary=["uscc"])
+        schema = pq.ParquetFile(path).schema_arrow  # the stored (not dictionary) types
+        if "uscc" not in schema.names:
             raise TaxDataError(f"{path.name}: no uscc column, cannot stream it by enterprise")
-        cols = None if columns is None else [c for c in columns if c in available]
-        self.batches = self.file.iter_batches(batch_size=BATCH_ROWS, columns=cols,
-                                              use_threads=False)
+        self.uscc_type = schema.field("uscc").type
+        self.schema = schema
+        cols = None if columns is None else [c for c in columns if c in schema.names]
+        self.columns = cols
         self.keys = keys
         self.chunk_size = chunk_size
-        self.pending: list[pd.DataFrame] = []  # rows of chunks not yet handed out
-        self.pending_chunk: list[np.ndarray] = []
+        groups = list(range(self._first_row_group(first_chunk), self.file.num_row_groups))
+        self.batches = self.file.iter_batches(batch_size=BATCH_ROWS, row_groups=groups,
+                                              columns=cols, use_threads=False)
+        # batches not yet handed out (uscc decoded), with the chunk of their last row
+        self.pending: list[tuple[pa.RecordBatch, np.ndarray]] = []
         self.last_pos = -1
         self.done = False
+
+    def _first_row_group(self, chunk: int) -> int:
+        """First row group that may hold rows of ``chunk`` (rows are in enterprise order).
+
+        A binary search on the enterprise of each row group's last row: the row groups
+        before it are not read at all.
+        """
+        lo, hi = 0, self.file.num_row_groups
+        while lo < hi and chunk > 0:
+            mid = (lo + hi) // 2
+            codes = self.file.read_row_group(mid, columns=["uscc"]).column("uscc")
+            if len(codes) == 0:
+                lo = mid + 1
+                continue
+            last = self._positions(codes.slice(len(codes) - 1).combine_chunks())[0][-1]
+            if last // self.chunk_size < chunk:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo if chunk > 0 else 0
+
+    def _positions(self, codes: pa.Array) -> tuple[np.ndarray, pa.Array]:
+        """Enterprise position of each row, and the uscc column as stored (normalised)."""
+        if not pa.types.is_dictionary(codes.type):  # (a writer that did not dictionary-encode)
+            codes = pc.dictionary_encode(codes)
+        dictionary = codes.dictionary.to_pandas().astype(object)
+        where = np.array(self.keys.get_indexer(dictionary), dtype=np.int64, copy=True)
+        miss = np.flatnonzero(where < 0)
+        if len(miss):  # blanks, case, full-width forms: normalise as validation does
+            fixed = dictionary.to_numpy(copy=True)
+            fixed[miss] = [normalize_uscc(c) for c in fixed[miss]]
+            where[miss] = self.keys.get_indexer(pd.Index(fixed[miss], dtype=object))
+            codes = pa.DictionaryArray.from_arrays(codes.indices,
+                                                   pa.array(fixed, type=pa.string()))
+        indices = codes.indices.to_numpy(zero_copy_only=False)
+        valid = codes.indices.is_valid().to_numpy(zero_copy_only=False)
+        padded = np.append(where, -1)  # a missing uscc hits the padding
+        pos = padded[np.where(valid, indices, len(where)).astype(np.int64)]
+        if (pos < 0).any():
+            bad = codes.to_pandas()[pos < 0].iloc[0]
+            raise TaxDataError(f"{self.name}: uscc {str(bad)[:8]}… is not in enterprises "
+                               "(validate the folder first)")
+        return pos, pc.cast(codes, self.uscc_type)
 
     def _pull(self) -> bool:
         try:
@@ -66,22 +113,7 @@ class _TableStream:
         except StopIteration:
             self.done = True
             return False
-        # an object Index keeps its hash table between calls; pyarrow's index_in would
-        # rebuild it for every batch (0.2 s a batch against a million enterprises)
-        codes = batch.column("uscc").to_pandas().astype(object)
-        pos = np.array(self.keys.get_indexer(codes), dtype=np.int64, copy=True)
-        if (pos < 0).any():  # blanks, case, full-width forms: normalise as validation does
-            miss = np.flatnonzero(pos < 0)
-            fixed = pd.Series([normalize_uscc(c) for c in codes.iloc[miss]], dtype=object)
-            pos[miss] = self.keys.get_indexer(fixed)
-            if (pos[miss] >= 0).any():
-                table = batch.set_column(batch.schema.get_field_index("uscc"), "uscc",
-                                         _fixed_codes(batch.column("uscc"), miss, fixed))
-                batch = table
-        if (pos < 0).any():
-            bad = batch.column("uscc").to_pandas()[pos < 0].iloc[0]
-            raise TaxDataError(f"{self.name}: uscc {str(bad)[:8]}… is not in enterprises "
-                               "(validate the folder first)")
+        pos, codes = self._positions(batch.column("uscc"))
         if len(pos) and (pos[0] < self.last_pos or (np.diff(pos) < 0).any()):
             raise TaxDataError(
                 f"{self.name}: rows are not grouped by enterprise in the order of "
@@ -89,33 +121,36 @@ class _TableStream:
                 "TaxDataset.from_folder instead, or write it sorted by enterprise")
         if len(pos):
             self.last_pos = int(pos[-1])
-        self.pending.append(batch.to_pandas())
-        self.pending_chunk.append(pos // self.chunk_size)
+        batch = batch.set_column(batch.schema.get_field_index("uscc"),
+                                 pa.field("uscc", self.uscc_type), codes)
+        self.pending.append((batch, pos // self.chunk_size))
         return True
 
     def take(self, chunk: int) -> pd.DataFrame:
         """All rows of ``chunk`` (earlier chunks must have been taken)."""
-        while not self.done and (not self.pending_chunk
-                                 or self.pending_chunk[-1].size == 0
-                                 or self.pending_chunk[-1][-1] <= chunk):
+        while not self.done and (not self.pending or not len(self.pending[-1][1])
+                                 or self.pending[-1][1][-1] <= chunk):
             if not self._pull():
                 break
-        frames, keep_frames, keep_chunks = [], [], []
-        for df, ch in zip(self.pending, self.pending_chunk, strict=True):
-            mine = ch == chunk
-            if mine.all():
-                frames.append(df)
-            else:
-                frames.append(df[mine])
-                keep_frames.append(df[~mine])
-                keep_chunks.append(ch[~mine])
-        self.pending, self.pending_chunk = keep_frames, keep_chunks
-        if not frames:
+        mine, keep = [], []
+        for batch, ch in self.pending:  # rows are sorted by chunk: a slice each
+            # (rows of earlier chunks are there only when streaming starts mid-file)
+            lo, cut = (int(i) for i in np.searchsorted(ch, [chunk, chunk + 1]))
+            if cut > lo:
+                mine.append(batch.slice(lo, cut - lo))
+            if cut < len(ch):
+                keep.append((batch.slice(cut), ch[cut:]))
+        self.pending = keep
+        if not mine:
             return self._empty()
-        return pd.concat(frames, ignore_index=True)
+        return pa.Table.from_batches(mine).to_pandas()
 
     def _empty(self) -> pd.DataFrame:
-        return self.file.schema_arrow.empty_table().to_pandas()
+        schema = self.schema
+        if self.columns is not None:
+            schema = pa.schema([schema.field(c) for c in self.columns],
+                               metadata=schema.metadata)
+        return schema.empty_table().to_pandas()
 
 
 def iter_folder(
@@ -126,6 +161,9 @@ def iter_folder(
     validate: bool = True,
     strict_uscc: bool = True,
     trust_manifest: bool = True,
+    read_ahead: int = 0,
+    start_chunk: int = 0,
+    stop_chunk: int | None = None,
 ) -> Iterator[TaxDataset]:
     """Yield a Parquet dataset folder as datasets of ``chunk_size`` enterprises each.
 
@@ -147,6 +185,14 @@ def iter_folder(
     trust_manifest : bool
         Skip validation when ``taxcredit validate`` recorded this very folder as clean
         (``_validated.json``: same files, sizes, times, row counts, contract and version).
+    read_ahead : int
+        Chunks read (and validated) ahead in a background thread while the caller works on
+        the current one; Parquet decoding releases the GIL, so reading overlaps computing.
+        Memory grows by this many chunks. 0 reads in the caller's thread.
+    start_chunk, stop_chunk : int, optional
+        Yield only chunks ``start_chunk`` to ``stop_chunk - 1`` (default: all), the way
+        ``range`` counts; row groups before the first are skipped unread, so several
+        processes can share a folder.
 
     Yields
     ------
@@ -156,7 +202,62 @@ def iter_folder(
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    folder = Path(path)
+    if read_ahead < 0:
+        raise ValueError(f"read_ahead must be >= 0, got {read_ahead}")
+    if start_chunk < 0 or (stop_chunk is not None and stop_chunk < start_chunk):
+        raise ValueError(f"need 0 <= start_chunk <= stop_chunk, got {start_chunk}, "
+                         f"{stop_chunk}")
+    chunks = _chunks(Path(path), chunk_size, columns, validate, strict_uscc, trust_manifest,
+                     start_chunk, stop_chunk)
+    return _read_ahead(chunks, read_ahead) if read_ahead else chunks
+
+
+def _read_ahead(items: Iterator[TaxDataset], depth: int) -> Iterator[TaxDataset]:
+    """Yield ``items`` while a background thread produces up to ``depth`` ahead.
+
+    An exception in the producer is raised in the consumer at the point it happened; closing
+    the generator early stops the producer.
+    """
+    done = object()
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put((item, None), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put((done, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            queue.put((done, exc))
+
+    worker = threading.Thread(target=produce, name="taxcredit-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = queue.get()
+            if exc is not None:
+                raise exc
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                queue.get_nowait()
+            except Empty:
+                worker.join(timeout=0.1)
+
+
+def _chunks(folder: Path, chunk_size: int, columns, validate: bool, strict_uscc: bool,
+            trust_manifest: bool, start: int, stop: int | None) -> Iterator[TaxDataset]:
     files = list_table_files(folder)
     if "enterprises" not in files:
         raise TaxDataError(f"{folder}: no enterprises.parquet")
@@ -177,13 +278,13 @@ def iter_folder(
         if "uscc" not in pq.ParquetFile(f).schema_arrow.names:
             continue
         cols = None if wanted is None else sorted({"uscc", *wanted[name]})
-        streams[name] = _TableStream(name, f, keys, chunk_size, cols)
+        streams[name] = _TableStream(name, f, keys, chunk_size, cols, first_chunk=start)
     if validate and trust_manifest and manifest_matches(folder, strict_uscc=strict_uscc):
         log.info("%s: validated before (%s) and unchanged: not validating again", folder,
                  MANIFEST)
         validate = False
     n_chunks = max(1, -(-len(enterprises) // chunk_size))
-    for k in range(n_chunks):
+    for k in range(start, n_chunks if stop is None else min(stop, n_chunks)):
         tables = {"enterprises": enterprises.iloc[k * chunk_size:(k + 1) * chunk_size]
                   .reset_index(drop=True)}
         for name, stream in streams.items():

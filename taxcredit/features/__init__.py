@@ -6,7 +6,8 @@
 """
 
 from .catalog import DIMENSIONS, FEATURES, Feature, catalog, feature, feature_ids
-from .engine import build_features, build_features_folder, feature_inputs
+from .engine import build_features, feature_inputs
+from .folder import build_features_folder
 from .transformer import TaxFeatures
 
 __all__ = ["DIMENSIONS", "FEATURES", "Feature", "TaxFeatures", "build_features",

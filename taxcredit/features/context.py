@@ -78,6 +78,7 @@ class Context:
     def __post_init__(self) -> None:
         self.as_of = np.asarray(self.as_of).astype("datetime64[ns]")
         self.n = len(self.uscc)
+        self._one_date = bool(self.n and (self.as_of == self.as_of[0]).all())
         ent = self.tables["enterprises"]
         self._ent_keys = pa.array(ent["uscc"], type=pa.large_string())
         self.ent = self._position(pd.Series(self.uscc, dtype="str"))
@@ -98,6 +99,12 @@ class Context:
         moy0 = self.due_month % 12  # 0 = January
         back = np.where(self.quarterly, (moy0 - 2) % 3, 0)
         self.end = self.due_month - back
+
+    def as_of_of(self, pairs: np.ndarray) -> np.ndarray:
+        """As-of date of each of ``pairs`` (a scalar when every pair has the same date)."""
+        if self._one_date:
+            return self.as_of[0]
+        return self.as_of[pairs]
 
     def per_pair(self, values: np.ndarray, missing) -> np.ndarray:
         """Per-enterprise ``values`` looked up for each pair (``missing`` for unknown ones)."""
@@ -158,7 +165,7 @@ class Context:
             return self.cache[key]
         rows, pairs = self.join(table)
         d = self.column(table, date_column, rows, "date")
-        keep = d <= self.as_of[pairs]
+        keep = d <= self.as_of_of(pairs)
         self.cache[key] = (rows[keep], pairs[keep])
         return self.cache[key]
 
@@ -193,6 +200,8 @@ class Context:
                     full = labels[s.cat.codes.to_numpy()]
                 else:
                     full = s.astype("str").to_numpy()
+            elif s.dtype == np.dtype(dtype):  # a numpy column already: no copy
+                full = s.to_numpy()
             else:
                 full = s.to_numpy(dtype=dtype, na_value=np.nan)
             self.cache[key] = full

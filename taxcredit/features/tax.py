@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.calendar import month_index
 from .context import HORIZON, Context, longest_run, safe_div
 
 __all__ = ["compute"]
@@ -63,7 +62,7 @@ def _quarterly_period(ctx: Context, pairs: np.ndarray, month: np.ndarray) -> np.
 def _contribution(ctx: Context, out: dict[str, np.ndarray], history: np.ndarray) -> None:
     rows, pairs = ctx.known("payments", "due_date")  # a liability is known from its due date
     paid = ctx.column("payments", "payment_date", rows, "date")
-    sel = ctx.is_in("payments", "tax_type", rows, TAX_TYPES) & (paid <= ctx.as_of[pairs])
+    sel = ctx.is_in("payments", "tax_type", rows, TAX_TYPES) & (paid <= ctx.as_of_of(pairs))
     rows, pairs = rows[sel], pairs[sel]
     is_cit = ctx.is_in("payments", "tax_type", rows, ["cit"])
     amount = ctx.column("payments", "amount", rows)
@@ -110,7 +109,7 @@ def _contribution(ctx: Context, out: dict[str, np.ndarray], history: np.ndarray)
 
 def _payment_history(ctx: Context, out: dict[str, np.ndarray], history: np.ndarray) -> None:
     rows, pairs = ctx.known("payments", "due_date")
-    as_of = ctx.as_of[pairs]
+    as_of = ctx.as_of_of(pairs)
     due = ctx.column("payments", "due_date", rows, "date")
     amount = ctx.column("payments", "amount", rows)
     paid = ctx.column("payments", "payment_date", rows, "date")
@@ -118,7 +117,7 @@ def _payment_history(ctx: Context, out: dict[str, np.ndarray], history: np.ndarr
     unpaid = ~paid_known
     # arrears at as-of
     out["arrears_now"] = np.where(
-        history | np.isin(np.arange(ctx.n), pairs),
+        history | (np.bincount(pairs, minlength=ctx.n) > 0),
         np.bincount(pairs, weights=np.where(unpaid, amount, 0.0), minlength=ctx.n), np.nan)
     mean_sales = safe_div(out.get("sales_12m", np.full(ctx.n, np.nan)), 12.0)
     out["arrears_to_sales"] = safe_div(out["arrears_now"],
@@ -127,7 +126,7 @@ def _payment_history(ctx: Context, out: dict[str, np.ndarray], history: np.ndarr
     end = ctx.end[pairs]
     due_m = ctx.months("payments", "due_date", rows)
     never = np.iinfo(np.int64).max // 4
-    pay_m = np.where(paid_known, month_index(np.where(paid_known, paid, due)), never)
+    pay_m = np.where(paid_known, ctx.months("payments", "payment_date", rows), never)
     k_hi = np.minimum(end - due_m, HORIZON - 1)
     k_lo = np.maximum(end - pay_m + 1, 0)
     ok = k_lo <= k_hi

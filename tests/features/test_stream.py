@@ -103,3 +103,103 @@ def test_no_record_when_validation_had_to_convert(tmp_path):
     tc.TaxDataset(tables).to_folder(tmp_path)
     assert main(["validate", str(tmp_path), "--quiet"]) == 0
     assert not (tmp_path / MANIFEST).exists()
+
+
+@pytest.fixture(scope="module")
+def small_groups(folder, tmp_path_factory):
+    """The same population with many small row groups, so ranges skip some unread."""
+    path = tmp_path_factory.mktemp("groups")
+    for f in folder.glob("*.parquet"):
+        pq.write_table(pq.read_table(f), path / f.name, row_group_size=3_000)
+    assert pq.ParquetFile(path / "invoices.parquet").metadata.num_row_groups > 20
+    return path
+
+
+def _frames(chunks):
+    return {name: pd.concat([c[name] for c in chunks], ignore_index=True)
+            for name in chunks[0].tables}
+
+
+@pytest.mark.parametrize(("start", "stop"), [(0, 2), (3, 7), (5, None), (11, 12), (11, None)])
+def test_a_range_of_chunks_is_that_slice_of_all_chunks(small_groups, start, stop):
+    every = list(iter_folder(small_groups, 250))
+    assert len(every) == 12
+    part = list(iter_folder(small_groups, 250, start_chunk=start, stop_chunk=stop))
+    want = every[start:stop]
+    assert len(part) == len(want)
+    for name, frame in _frames(want).items():
+        pd.testing.assert_frame_equal(_frames(part)[name], frame, obj=name)
+
+
+def test_a_range_past_the_end_is_empty_and_bad_ranges_are_refused(small_groups):
+    assert list(iter_folder(small_groups, 250, start_chunk=40)) == []
+    with pytest.raises(ValueError, match="start_chunk"):
+        iter_folder(small_groups, 250, start_chunk=3, stop_chunk=2)
+    with pytest.raises(ValueError, match="read_ahead"):
+        iter_folder(small_groups, 250, read_ahead=-1)
+
+
+def test_reading_ahead_gives_the_same_chunks_and_raises_where_it_failed(small_groups,
+                                                                          tmp_path,
+                                                                          monkeypatch):
+    plain = list(iter_folder(small_groups, 400))
+    ahead = list(iter_folder(small_groups, 400, read_ahead=2))
+    for name, frame in _frames(plain).items():
+        pd.testing.assert_frame_equal(_frames(ahead)[name], frame, obj=name)
+    # an error in the reading thread reaches the caller, after the good chunks
+    ds = tc.TaxDataset.from_folder(small_groups)
+    tables = dict(ds.tables)
+    vat = ds["vat_returns"]
+    tail = vat.iloc[len(vat) // 2:].sample(frac=1.0, random_state=3)  # late rows disordered
+    tables["vat_returns"] = pd.concat([vat.iloc[:len(vat) // 2], tail], ignore_index=True)
+    tc.TaxDataset(tables).to_folder(tmp_path)
+    monkeypatch.setattr("taxcredit.data.stream.BATCH_ROWS", 2_000)
+    got = []
+    with pytest.raises(tc.TaxDataError, match="not grouped by enterprise"):
+        for chunk in iter_folder(tmp_path, 250, read_ahead=1):
+            got.append(chunk)
+    assert len(got) >= 1
+
+
+def test_leaving_a_read_ahead_early_stops_its_thread(small_groups):
+    import threading
+
+    chunks = iter_folder(small_groups, 250, read_ahead=1)
+    next(chunks)
+    chunks.close()
+    assert not any(t.name == "taxcredit-read-ahead" and t.is_alive()
+                   for t in threading.enumerate())
+
+
+def test_worker_processes_give_the_in_memory_answer(small_groups, tmp_path):
+    ds = tc.TaxDataset.from_folder(small_groups)
+    expected = tc.build_features(ds, as_of="2025-06-30")
+    got = tc.build_features_folder(small_groups, "2025-06-30", chunk_size=300, n_jobs=2)
+    pd.testing.assert_frame_equal(got, expected)
+    # pairs: the caller's order, an enterprise twice, one unknown to the folder
+    pairs = ds["applications"][["uscc", "application_date"]].rename(
+        columns={"application_date": "as_of"}).sample(frac=1.0, random_state=2)
+    pairs = pd.concat([pairs, pairs.iloc[:3],
+                       pd.DataFrame({"uscc": ["91110108551385082Q"],
+                                     "as_of": [pd.Timestamp("2025-01-01")]})],
+                      ignore_index=True)
+    with pytest.warns(UserWarning, match="absent"):
+        expected = tc.build_features(ds, as_of=pairs)
+    with pytest.warns(UserWarning, match="absent"):
+        got = tc.build_features_folder(small_groups, pairs, chunk_size=300, n_jobs=2)
+    pd.testing.assert_frame_equal(got, expected)
+    # written by parts: the same rows, in the enterprises' order, and no scratch left
+    out = tmp_path / "features.parquet"
+    assert tc.build_features_folder(small_groups, "2025-06-30", chunk_size=300, n_jobs=2,
+                                    out=out) is None
+    written = pd.read_parquet(out).set_index(["uscc", "as_of"])
+    pd.testing.assert_frame_equal(written, tc.build_features(ds, as_of="2025-06-30"),
+                                  check_index_type=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["features.parquet"]
+
+
+def test_bad_arguments_are_refused(folder):
+    with pytest.raises(ValueError, match="n_jobs"):
+        tc.build_features_folder(folder, "2025-06-30", n_jobs=0)
+    with pytest.raises(KeyError, match="unknown feature"):
+        tc.build_features_folder(folder, "2025-06-30", features=["nope"])
