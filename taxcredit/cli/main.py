@@ -172,9 +172,19 @@ def _stored_as_contract(raw, clean) -> bool:
         if stored is None:
             continue
         for col in df.columns:
-            if col in stored.columns and stored[col].dtype != df[col].dtype:
-                return False
+            if col not in stored.columns or stored[col].dtype == df[col].dtype:
+                continue
+            if col == "uscc" and _text_categories(stored[col]):
+                continue  # streamed chunks hold the stored text codes as a categorical
+            return False
     return True
+
+
+def _text_categories(s) -> bool:
+    import pandas as pd
+
+    return (isinstance(s.dtype, pd.CategoricalDtype)
+            and pd.api.types.is_string_dtype(s.cat.categories.dtype))
 
 
 def _cmd_features(args: argparse.Namespace) -> int:

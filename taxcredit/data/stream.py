@@ -56,10 +56,12 @@ class _TableStream:
         self.columns = cols
         self.keys = keys
         self.chunk_size = chunk_size
+        self._dictionary: pa.Array | None = None
+        self._where = np.empty(0, dtype=np.int64)
         groups = list(range(self._first_row_group(first_chunk), self.file.num_row_groups))
         self.batches = self.file.iter_batches(batch_size=BATCH_ROWS, row_groups=groups,
                                               columns=cols, use_threads=False)
-        # batches not yet handed out (uscc decoded), with the chunk of their last row
+        # batches not yet handed out (uscc decoded), with the chunk of each row
         self.pending: list[tuple[pa.RecordBatch, np.ndarray]] = []
         self.last_pos = -1
         self.done = False
@@ -77,35 +79,40 @@ class _TableStream:
             if len(codes) == 0:
                 lo = mid + 1
                 continue
-            last = self._positions(codes.slice(len(codes) - 1).combine_chunks())[0][-1]
+            last = self._positions(codes.slice(len(codes) - 1).combine_chunks())[-1]
             if last // self.chunk_size < chunk:
                 lo = mid + 1
             else:
                 hi = mid
         return lo if chunk > 0 else 0
 
-    def _positions(self, codes: pa.Array) -> tuple[np.ndarray, pa.Array]:
-        """Enterprise position of each row, and the uscc column as stored (normalised)."""
+    def _positions(self, codes: pa.Array) -> np.ndarray:
+        """Enterprise position of each row (raises for a code not in enterprises)."""
         if not pa.types.is_dictionary(codes.type):  # (a writer that did not dictionary-encode)
             codes = pc.dictionary_encode(codes)
-        dictionary = codes.dictionary.to_pandas().astype(object)
-        where = np.array(self.keys.get_indexer(dictionary), dtype=np.int64, copy=True)
-        miss = np.flatnonzero(where < 0)
-        if len(miss):  # blanks, case, full-width forms: normalise as validation does
-            fixed = dictionary.to_numpy(copy=True)
-            fixed[miss] = [normalize_uscc(c) for c in fixed[miss]]
-            where[miss] = self.keys.get_indexer(pd.Index(fixed[miss], dtype=object))
-            codes = pa.DictionaryArray.from_arrays(codes.indices,
-                                                   pa.array(fixed, type=pa.string()))
+        # batches of one row group share its dictionary: look it up once
+        if self._dictionary is None or not codes.dictionary.equals(self._dictionary):
+            self._dictionary = codes.dictionary
+            self._where = self._look_up(codes.dictionary)
         indices = codes.indices.to_numpy(zero_copy_only=False)
         valid = codes.indices.is_valid().to_numpy(zero_copy_only=False)
-        padded = np.append(where, -1)  # a missing uscc hits the padding
-        pos = padded[np.where(valid, indices, len(where)).astype(np.int64)]
+        padded = np.append(self._where, -1)  # a missing uscc hits the padding
+        pos = padded[np.where(valid, indices, len(self._where)).astype(np.int64)]
         if (pos < 0).any():
             bad = codes.to_pandas()[pos < 0].iloc[0]
             raise TaxDataError(f"{self.name}: uscc {str(bad)[:8]}… is not in enterprises "
                                "(validate the folder first)")
-        return pos, pc.cast(codes, self.uscc_type)
+        return pos
+
+    def _look_up(self, dictionary: pa.Array) -> np.ndarray:
+        """Enterprise position of each code of a dictionary (-1: not an enterprise)."""
+        values = dictionary.to_pandas().astype(object)
+        where = np.array(self.keys.get_indexer(values), dtype=np.int64, copy=True)
+        miss = np.flatnonzero(where < 0)
+        if len(miss):  # blanks, case, full-width forms: normalise as validation does
+            fixed = pd.Index([normalize_uscc(c) for c in values.iloc[miss]], dtype=object)
+            where[miss] = self.keys.get_indexer(fixed)
+        return where
 
     def _pull(self) -> bool:
         try:
@@ -113,7 +120,7 @@ class _TableStream:
         except StopIteration:
             self.done = True
             return False
-        pos, codes = self._positions(batch.column("uscc"))
+        pos = self._positions(batch.column("uscc"))
         if len(pos) and (pos[0] < self.last_pos or (np.diff(pos) < 0).any()):
             raise TaxDataError(
                 f"{self.name}: rows are not grouped by enterprise in the order of "
@@ -121,36 +128,52 @@ class _TableStream:
                 "TaxDataset.from_folder instead, or write it sorted by enterprise")
         if len(pos):
             self.last_pos = int(pos[-1])
-        batch = batch.set_column(batch.schema.get_field_index("uscc"),
-                                 pa.field("uscc", self.uscc_type), codes)
-        self.pending.append((batch, pos // self.chunk_size))
+        # uscc is rebuilt per chunk from the positions (see take): drop the strings
+        batch = batch.drop_columns(["uscc"])
+        self.pending.append((batch, pos))
         return True
 
-    def take(self, chunk: int) -> pd.DataFrame:
-        """All rows of ``chunk`` (earlier chunks must have been taken)."""
+    def take(self, chunk: int, codes: pd.Index) -> pd.DataFrame:
+        """All rows of ``chunk`` (earlier chunks must have been taken).
+
+        ``uscc`` comes as a categorical over ``codes``, the chunk's enterprises in order:
+        the same values as text, held as small integer codes.
+        """
+        first = chunk * self.chunk_size
         while not self.done and (not self.pending or not len(self.pending[-1][1])
-                                 or self.pending[-1][1][-1] <= chunk):
+                                 or self.pending[-1][1][-1] < first + self.chunk_size):
             if not self._pull():
                 break
-        mine, keep = [], []
-        for batch, ch in self.pending:  # rows are sorted by chunk: a slice each
+        mine, positions, keep = [], [], []
+        for batch, pos in self.pending:  # rows are sorted by enterprise: a slice each
             # (rows of earlier chunks are there only when streaming starts mid-file)
-            lo, cut = (int(i) for i in np.searchsorted(ch, [chunk, chunk + 1]))
+            lo, cut = (int(i) for i in np.searchsorted(pos, [first, first + self.chunk_size]))
             if cut > lo:
                 mine.append(batch.slice(lo, cut - lo))
-            if cut < len(ch):
-                keep.append((batch.slice(cut), ch[cut:]))
+                positions.append(pos[lo:cut])
+            if cut < len(pos):
+                keep.append((batch.slice(cut), pos[cut:]))
         self.pending = keep
         if not mine:
-            return self._empty()
-        return pa.Table.from_batches(mine).to_pandas()
+            return self._empty(codes)
+        df = pa.Table.from_batches(mine).to_pandas()
+        local = (np.concatenate(positions) - first).astype(np.int32)
+        df.insert(0, "uscc", pd.Categorical.from_codes(local, dtype=_dtype(codes)))
+        return df
 
-    def _empty(self) -> pd.DataFrame:
+    def _empty(self, codes: pd.Index) -> pd.DataFrame:
         schema = self.schema
         if self.columns is not None:
             schema = pa.schema([schema.field(c) for c in self.columns],
                                metadata=schema.metadata)
-        return schema.empty_table().to_pandas()
+        df = schema.empty_table().to_pandas().drop(columns="uscc")
+        df.insert(0, "uscc", pd.Categorical.from_codes(np.empty(0, dtype=np.int32),
+                                                       dtype=_dtype(codes)))
+        return df
+
+
+def _dtype(codes: pd.Index) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(codes)
 
 
 def iter_folder(
@@ -198,7 +221,8 @@ def iter_folder(
     ------
     TaxDataset
         The chunks, in the order of ``enterprises.parquet``. Tables without ``uscc`` (such as
-        ``truth``) are not streamed.
+        ``truth``) are not streamed. In the streamed tables ``uscc`` is a categorical whose
+        categories are the chunk's enterprises in order: the same codes, held as integers.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
@@ -287,11 +311,15 @@ def _chunks(folder: Path, chunk_size: int, columns, validate: bool, strict_uscc:
     for k in range(start, n_chunks if stop is None else min(stop, n_chunks)):
         tables = {"enterprises": enterprises.iloc[k * chunk_size:(k + 1) * chunk_size]
                   .reset_index(drop=True)}
+        codes = pd.Index(tables["enterprises"]["uscc"].astype("str"))
         for name, stream in streams.items():
-            tables[name] = stream.take(k)
+            tables[name] = stream.take(k, codes)
         ds = TaxDataset(tables)
         if validate:
             out = ds.validate(strict_uscc=strict_uscc, partial=columns is not None)
             assert isinstance(out, TaxDataset)
-            ds = out
+            # validation gives text keys; chunks hand them out as categoricals either way
+            ds = TaxDataset({name: (df.assign(uscc=pd.Categorical(df["uscc"], dtype=_dtype(codes)))
+                                    if name in streams else df)
+                             for name, df in out.tables.items()})
         yield ds

@@ -114,6 +114,9 @@ class Context:
 
     # ------------------------------------------------------------------ joins
     def _position(self, values: pd.Series) -> np.ndarray:
+        if isinstance(values.dtype, pd.CategoricalDtype):  # look up the categories only
+            where = self._position(pd.Series(values.cat.categories, dtype="str"))
+            return np.append(where, -1)[values.cat.codes.to_numpy()]  # code -1: missing
         pos = pc.index_in(pa.array(values, type=pa.large_string()), value_set=self._ent_keys)
         return pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 

@@ -46,6 +46,11 @@ def test_chunks_partition_the_folder(folder):
     assert sum(c.n_enterprises for c in chunks) == ds.n_enterprises
     for name in ("vat_returns", "payments", "invoices", "events"):
         assert sum(len(c[name]) for c in chunks) == len(ds[name])
+        # the key comes as a categorical over the chunk's enterprises: the same codes
+        streamed = pd.concat([c[name]["uscc"].astype("str") for c in chunks], ignore_index=True)
+        assert (streamed.to_numpy() == ds[name]["uscc"].astype("str").to_numpy()).all()
+        assert all(list(c[name]["uscc"].cat.categories) == list(c.enterprise_ids)
+                   for c in chunks)
 
 
 def test_out_of_order_tables_are_refused(folder, tmp_path):
