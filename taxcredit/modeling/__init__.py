@@ -1,0 +1,14 @@
+"""The modeling layer: binning, WoE, scorecards, boosting, calibration, grades and metrics.
+
+It works on any feature frame, not only tax features.
+
+>>> from taxcredit.modeling import WoEBinner, metrics   # doctest: +SKIP
+"""
+
+from . import metrics
+from .binning import fit_bins
+from .bins import FeatureBins
+from .partition import optimal_partition
+from .woe import WoEBinner
+
+__all__ = ["FeatureBins", "WoEBinner", "fit_bins", "metrics", "optimal_partition"]

@@ -1,0 +1,208 @@
+"""Supervised optimal binning of one feature: pre-bins, then the best trend-constrained grouping.
+
+Numeric features are cut into up to ``max_n_prebins`` quantile pre-bins (each distinct value its
+own pre-bin when there are few); categorical features are ordered by event rate and grouped
+into pre-bins of similar size. :func:`~taxcredit.modeling.partition.optimal_partition` then
+groups the pre-bins. Missing values and declared special values never enter the regular bins:
+each special group and the missing values have a bin of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .bins import FeatureBins
+from .metrics import ZERO_CELL
+from .partition import TRENDS, optimal_partition, segment_iv
+
+__all__ = ["fit_bins", "normalise_specials"]
+
+AUTO_TRENDS = ("ascending", "descending")
+
+
+def normalise_specials(specials) -> tuple[tuple[str, tuple], ...]:
+    """``[-1, -999]`` (each value its own bin) or ``{"label": [values]}`` → typed groups."""
+    if specials is None:
+        return ()
+    if isinstance(specials, Mapping):
+        groups = [(str(k), tuple(v if isinstance(v, (list, tuple, set)) else [v]))
+                  for k, v in specials.items()]
+    elif isinstance(specials, (list, tuple, set, np.ndarray)):
+        groups = [(str(v), (v,)) for v in specials]
+    else:
+        raise TypeError(f"special values must be a list or a dict of label -> values, got "
+                        f"{type(specials).__name__}")
+    seen: set = set()
+    for label, values in groups:
+        if seen.intersection(values):
+            raise ValueError(f"special value(s) {sorted(map(str, seen & set(values)))} are in "
+                             "two groups")
+        seen.update(values)
+        if not values:
+            raise ValueError(f"special group {label!r} has no values")
+    return tuple(groups)
+
+
+def _counts(codes: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    e = np.bincount(codes, weights=y, minlength=n)
+    return e, np.bincount(codes, minlength=n) - e
+
+
+def _numeric_prebins(v: np.ndarray, max_n_prebins: int) -> np.ndarray:
+    """Candidate splits: distinct values when few, else distinct quantiles (right-open)."""
+    uniq = np.unique(v)
+    if len(uniq) <= max_n_prebins:
+        return uniq[1:]
+    q = np.quantile(v, np.linspace(0, 1, max_n_prebins + 1)[1:-1], method="lower")
+    splits = np.unique(q)
+    # a split at the minimum would leave an empty first bin
+    return splits[splits > uniq[0]]
+
+
+def _choose(e: np.ndarray, ne: np.ndarray, trend: str, max_n_bins: int, min_count: float,
+            ) -> tuple[list[int], str]:
+    """Best grouping for ``trend`` ("auto": the better of ascending and descending by IV)."""
+    if trend != "auto":
+        return optimal_partition(e, ne, trend=trend, max_bins=max_n_bins,
+                                 min_count=min_count), trend
+    best: tuple[float, list[int], str] | None = None
+    iv, _, _ = segment_iv(e, ne)
+    for t in AUTO_TRENDS:
+        ends = optimal_partition(e, ne, trend=t, max_bins=max_n_bins, min_count=min_count)
+        starts = [0, *ends[:-1]]
+        total = float(sum(iv[a, b] for a, b in zip(starts, ends, strict=True)))
+        if best is None or total > best[0] + 1e-12:
+            best = (total, ends, t)
+    assert best is not None
+    return best[1], best[2]
+
+
+def fit_bins(
+    x,
+    y,
+    *,
+    name: str = "x",
+    kind: str = "numeric",
+    max_n_bins: int = 8,
+    min_bin_size: float = 0.05,
+    max_n_prebins: int = 20,
+    trend: str = "auto",
+    specials=None,
+    user_splits: Sequence | None = None,
+    unseen: str = "riskiest",
+) -> FeatureBins:
+    """Fit the bins of one feature.
+
+    Parameters
+    ----------
+    x : array-like
+        Feature values (missing: NaN/None).
+    y : array-like of {0, 1}
+        Outcomes (1 = event).
+    name : str
+        Feature name (for messages and the fitted object).
+    kind : {"numeric", "categorical"}
+        How to bin.
+    max_n_bins : int
+        Most regular bins.
+    min_bin_size : float
+        Smallest regular bin, as a share of all rows (0 ≤ … < 0.5).
+    max_n_prebins : int
+        Pre-bins the optimiser groups (more: finer splits, slower).
+    trend : {"auto", "ascending", "descending", "peak", "valley", "none"}
+        Event-rate trend over the regular bins (for categorical features the categories are
+        ordered by event rate, so the trend is ascending by construction).
+    specials : list or dict, optional
+        Special values, each in its own bin (list) or in named groups (dict label → values).
+    user_splits : sequence, optional
+        Manual bins instead of the optimiser: split points (numeric) or a list of category
+        groups (categorical; categories not listed go to the unknown treatment).
+    unseen : {"riskiest", "neutral", "error"}
+        How values training never saw are scored.
+    """
+    if kind not in ("numeric", "categorical"):
+        raise ValueError(f"{name}: kind must be 'numeric' or 'categorical', got {kind!r}")
+    if trend not in (*TRENDS, "auto"):
+        raise ValueError(f"{name}: trend must be 'auto' or one of {TRENDS}, got {trend!r}")
+    if not 0 <= min_bin_size < 0.5:
+        raise ValueError(f"min_bin_size must be in [0, 0.5), got {min_bin_size}")
+    if max_n_bins < 1 or max_n_prebins < 1:
+        raise ValueError("max_n_bins and max_n_prebins must be >= 1")
+    s = x.reset_index(drop=True) if isinstance(x, pd.Series) else pd.Series(
+        np.asarray(x, dtype=object) if kind == "categorical" else np.asarray(x))
+    y = np.asarray(y, dtype=float)
+    if len(s) != len(y):
+        raise ValueError(f"{name}: x has {len(s)} rows but y has {len(y)}")
+    groups = normalise_specials(specials)
+    missing = s.isna().to_numpy()
+    special_of = np.full(len(s), -1)
+    for k, (_, values) in enumerate(groups):
+        hit = s.isin(list(values)).to_numpy() & ~missing & (special_of < 0)
+        special_of[hit] = k
+    regular = ~missing & (special_of < 0)
+    min_count = min_bin_size * len(s)
+    extra_codes = np.where(missing, len(groups), special_of)  # specials 0.., missing last
+    e_extra, ne_extra = _counts(extra_codes[~regular], y[~regular], len(groups) + 1)
+    yr = y[regular]
+    if kind == "numeric":
+        try:
+            v = s[regular].to_numpy(dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"feature {name!r}: numeric binning needs numbers ({exc}); "
+                            "declare it categorical") from exc
+        if np.isinf(v).any():
+            raise ValueError(f"feature {name!r}: {int(np.isinf(v).sum())} infinite value(s); "
+                             "replace them or declare them special values")
+        if user_splits is not None:
+            splits = np.unique(np.asarray(user_splits, dtype=float))
+            used = trend if trend != "auto" else "none"
+        else:
+            pre = _numeric_prebins(v, max_n_prebins) if len(v) else np.array([])
+            e, ne = _counts(np.searchsorted(pre, v, side="right"), yr, len(pre) + 1)
+            ends, used = _choose(e, ne, trend, max_n_bins, min_count)
+            splits = pre[np.asarray(ends[:-1], dtype=int) - 1] if len(ends) > 1 else pre[:0]
+        codes = np.searchsorted(splits, v, side="right")
+        e, ne = _counts(codes, yr, len(splits) + 1)
+        return FeatureBins(name=name, kind="numeric", splits=tuple(float(t) for t in splits),
+                           specials=groups, n_event=tuple(np.r_[e, e_extra]),
+                           n_nonevent=tuple(np.r_[ne, ne_extra]), trend=used, unseen=unseen)
+    values = s[regular].astype(str).to_numpy()
+    if user_splits is not None:
+        cat_groups = [tuple(str(c) for c in g) for g in user_splits]
+        used = "none"
+    else:
+        cats, codes = np.unique(values, return_inverse=True)
+        e, ne = _counts(codes, yr, len(cats))
+        rate = (e + ZERO_CELL * (e == 0)) / np.maximum(e + ne, 1)
+        order = np.lexsort((cats, rate))  # by event rate, ties by name: deterministic
+        pre_of = _size_groups((e + ne)[order], max_n_prebins)
+        pe = np.bincount(pre_of, weights=e[order])
+        pne = np.bincount(pre_of, weights=ne[order])
+        ends, _ = _choose(pe, pne, "ascending", max_n_bins, min_count)
+        bounds = np.searchsorted(pre_of, ends[:-1], side="left")  # category positions
+        cat_groups = [tuple(g) for g in np.split(cats[order], bounds)]
+        used = "ascending"
+    bins = FeatureBins(name=name, kind="categorical", groups=tuple(cat_groups),
+                       specials=groups, n_event=(0.0,) * (len(cat_groups) + len(groups) + 1),
+                       n_nonevent=(0.0,) * (len(cat_groups) + len(groups) + 1), trend=used,
+                       unseen=unseen)
+    idx = bins.bin_index(pd.Series(values, dtype=object))
+    if (idx < 0).any():  # only with user_splits: every training category needs a bin
+        left = sorted(set(values[idx < 0]))
+        raise ValueError(f"feature {name!r}: user_splits leave categories {left[:10]} "
+                         f"({len(left)} in all) without a bin; add them to a group")
+    e, ne = _counts(idx, yr, len(cat_groups))
+    return FeatureBins(name=name, kind="categorical", groups=tuple(cat_groups), specials=groups,
+                       n_event=tuple(np.r_[e, e_extra]), n_nonevent=tuple(np.r_[ne, ne_extra]),
+                       trend=used, unseen=unseen)
+
+
+def _size_groups(sizes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Consecutive groups of roughly equal total size; group id per element (0..)."""
+    if len(sizes) <= n_groups:
+        return np.arange(len(sizes))
+    cum = np.cumsum(sizes) - sizes / 2  # midpoint of each element
+    return np.minimum((cum / sizes.sum() * n_groups).astype(int), n_groups - 1)

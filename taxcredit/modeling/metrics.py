@@ -1,0 +1,277 @@
+"""Discrimination, stability and calibration metrics for binary credit outcomes.
+
+Conventions (declared, because credit libraries disagree on them — see ``docs/peers.md`` §5):
+
+* ``y`` is 1 for an event (default, "bad") and 0 otherwise.
+* ``score`` is a *risk* score: higher means riskier (a PD, or minus points). Pass
+  ``higher_is_riskier=False`` for credit points, where higher is safer. The metric values
+  never flip sign behind your back.
+* Tied scores are grouped: AUC counts a tie as half a win; KS is taken between distinct scores.
+* Binned statistics use right-open intervals ``[lower, upper)``: a value equal to an edge goes to
+  the upper bin. Missing values get their own bin.
+* A bin with no events or no non-events would make WoE, IV or PSI infinite; such a cell counts as
+  half an observation (``ZERO_CELL``), and only such cells are adjusted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import betaincinv
+
+__all__ = ["ZERO_CELL", "auc", "brier", "calibration_table", "gains_table", "gini",
+           "information_value", "ks", "psi", "woe_iv_table"]
+
+#: Count used in place of zero for an empty event or non-event cell.
+ZERO_CELL = 0.5
+
+
+def _xy(y, score, higher_is_riskier: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y)
+    s = np.asarray(score, dtype=float)
+    if y.ndim != 1 or s.ndim != 1 or len(y) != len(s):
+        raise ValueError(f"y and score must be 1-D and the same length, got shapes {y.shape} "
+                         f"and {s.shape}")
+    if len(y) == 0:
+        raise ValueError("y is empty")
+    if np.isnan(s).any():
+        rows = np.flatnonzero(np.isnan(s))[:5].tolist()
+        raise ValueError(f"score has {int(np.isnan(s).sum())} missing value(s), e.g. at "
+                         f"positions {rows}; score or drop them explicitly")
+    if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
+        seen = sorted(map(str, pd.unique(pd.Series(y.ravel()))))[:6]
+        raise ValueError(f"y must hold only 0 and 1 (event = 1), without missing values; "
+                         f"got values {seen}")
+    y = y.astype(np.int8)
+    return y, (s if higher_is_riskier else -s)
+
+
+def _both_classes(y: np.ndarray, what: str) -> None:
+    n1 = int(y.sum())
+    if n1 == 0 or n1 == len(y):
+        raise ValueError(f"{what} needs both events and non-events; y has only "
+                         f"{'events' if n1 else 'non-events'}")
+
+
+def auc(y, score, *, higher_is_riskier: bool = True) -> float:
+    """Area under the ROC curve: P(an event scores riskier than a non-event), ties half.
+
+    Parameters
+    ----------
+    y : array-like of {0, 1}
+        Outcomes, 1 = event.
+    score : array-like of float
+        Risk scores (higher riskier unless ``higher_is_riskier=False``).
+    higher_is_riskier : bool
+        Orientation of ``score``.
+
+    Returns
+    -------
+    float
+    """
+    y, s = _xy(y, score, higher_is_riskier)
+    _both_classes(y, "AUC")
+    ranks = pd.Series(s).rank(method="average").to_numpy()  # ties share their mean rank
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def gini(y, score, *, higher_is_riskier: bool = True) -> float:
+    """Gini coefficient (accuracy ratio) ``2 * AUC - 1``."""
+    return 2.0 * auc(y, score, higher_is_riskier=higher_is_riskier) - 1.0
+
+
+def ks(y, score, *, higher_is_riskier: bool = True) -> float:
+    """Kolmogorov–Smirnov statistic.
+
+    The largest gap between the cumulative distributions of events and non-events, evaluated
+    between distinct score values (ties grouped).
+    """
+    y, s = _xy(y, score, higher_is_riskier)
+    _both_classes(y, "KS")
+    order = np.argsort(s, kind="mergesort")
+    s, y = s[order], y[order]
+    last = np.append(s[1:] != s[:-1], True)  # the last row of each distinct score
+    cum1 = np.cumsum(y)[last] / y.sum()
+    cum0 = np.cumsum(1 - y)[last] / (len(y) - y.sum())
+    return float(np.max(np.abs(cum1 - cum0)))
+
+
+def brier(y, pd_) -> float:
+    """Brier score: mean squared error of predicted probabilities."""
+    y, p = _xy(y, pd_)
+    if ((p < 0) | (p > 1)).any():
+        raise ValueError("brier needs probabilities in [0, 1]")
+    return float(np.mean((p - y) ** 2))
+
+
+def woe_iv_table(events, non_events) -> pd.DataFrame:
+    """WoE and IV of bins given their event and non-event counts.
+
+    ``WoE = ln(share of events / share of non-events)``: positive WoE means riskier than
+    average. A zero count is replaced by :data:`ZERO_CELL` (and only then).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``n_event``, ``n_nonevent``, ``woe``, ``iv`` (the bin's IV contribution).
+    """
+    e = np.asarray(events, dtype=float)
+    ne = np.asarray(non_events, dtype=float)
+    if e.shape != ne.shape or e.ndim != 1:
+        raise ValueError("events and non_events must be 1-D of the same length")
+    if (e < 0).any() or (ne < 0).any():
+        raise ValueError("counts must be non-negative")
+    empty = (e + ne) == 0
+    ea = np.where((e == 0) & ~empty, ZERO_CELL, e)
+    nea = np.where((ne == 0) & ~empty, ZERO_CELL, ne)
+    te, tne = ea.sum(), nea.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pe, pne = ea / te, nea / tne
+        woe = np.where(empty, 0.0, np.log(pe / pne))
+    iv = np.where(empty, 0.0, (pe - pne) * woe)
+    return pd.DataFrame({"n_event": e, "n_nonevent": ne, "woe": woe, "iv": iv})
+
+
+def information_value(x, y, *, bins: int | np.ndarray | None = None) -> float:
+    """Information value of a feature against the outcome.
+
+    Parameters
+    ----------
+    x : array-like
+        A binned (categorical / integer code) feature, or a numeric one with ``bins``.
+    y : array-like of {0, 1}
+        Outcomes.
+    bins : int or array of edges, optional
+        Cut a numeric ``x`` into this many quantile bins, or at these edges (right-open);
+        missing values form their own bin.
+    """
+    y = np.asarray(y)
+    x = pd.Series(np.asarray(x) if not isinstance(x, pd.Series) else x.to_numpy())
+    if bins is not None:
+        x = pd.Series(_cut(x.to_numpy(dtype=float), _edges(x.to_numpy(dtype=float), bins)))
+    codes, _ = pd.factorize(x, use_na_sentinel=False)
+    y, _ = _xy(y, np.zeros(len(y)))
+    n = codes.max() + 1
+    e = np.bincount(codes, weights=y, minlength=n)
+    ne = np.bincount(codes, minlength=n) - e
+    return float(woe_iv_table(e, ne)["iv"].sum())
+
+
+def _edges(x: np.ndarray, bins) -> np.ndarray:
+    if np.ndim(bins) == 0:
+        finite = x[~np.isnan(x)]
+        if not len(finite):
+            return np.array([])
+        q = np.quantile(finite, np.linspace(0, 1, int(bins) + 1)[1:-1])
+        return np.unique(q)
+    return np.sort(np.asarray(bins, dtype=float))
+
+
+def _cut(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bin index of each value (right-open bins); missing → -1."""
+    idx = np.searchsorted(edges, x, side="right")
+    return np.where(np.isnan(x), -1, idx)
+
+
+def psi(expected, actual, *, bins: int | np.ndarray = 10) -> float:
+    """Compute the population stability index of ``actual`` against ``expected``.
+
+    Parameters
+    ----------
+    expected, actual : array-like of float
+        The reference sample (e.g. development scores) and the one to compare.
+    bins : int or array of edges
+        Quantile bins of ``expected`` (default 10) or explicit edges; right-open, with the
+        lowest and highest bins open-ended; missing values are a bin of their own. An empty
+        cell counts as :data:`ZERO_CELL` observations, so PSI stays finite.
+
+    Returns
+    -------
+    float
+        ``Σ (a − e) · ln(a / e)`` over bins of shares ``e`` (expected) and ``a`` (actual).
+    """
+    e = np.asarray(expected, dtype=float)
+    a = np.asarray(actual, dtype=float)
+    if not len(e) or not len(a):
+        raise ValueError("psi needs non-empty expected and actual samples")
+    edges = _edges(e, bins)
+    n = len(edges) + 2  # bins 0..len(edges), missing last
+    ce = np.bincount(np.where(np.isnan(e), n - 1, _cut(e, edges)), minlength=n).astype(float)
+    ca = np.bincount(np.where(np.isnan(a), n - 1, _cut(a, edges)), minlength=n).astype(float)
+    used = (ce + ca) > 0
+    ce, ca = ce[used], ca[used]
+    ce[ce == 0] = ZERO_CELL
+    ca[ca == 0] = ZERO_CELL
+    pe, pa = ce / ce.sum(), ca / ca.sum()
+    return float(np.sum((pa - pe) * np.log(pa / pe)))
+
+
+def gains_table(y, score, *, n_bands: int = 10, higher_is_riskier: bool = True,
+                ) -> pd.DataFrame:
+    """Gains (lift / capture) table by score band, riskiest band first.
+
+    Bands are quantiles of the score with tied scores kept together (so bands can differ in
+    size). Columns: ``band``, ``min_score``, ``max_score``, ``n``, ``n_event``,
+    ``event_rate``, ``cum_share`` (of population, riskiest first), ``cum_capture`` (share of
+    all events), ``cum_event_rate``, ``lift`` (band event rate over the overall one),
+    ``cum_lift`` and ``ks`` (the gap between cumulative event and non-event shares).
+    """
+    y, s = _xy(y, score, higher_is_riskier)
+    _both_classes(y, "a gains table")
+    order = np.argsort(-s, kind="mergesort")  # riskiest first
+    s_sorted = s[order]
+    rank = pd.Series(-s_sorted).rank(method="max").to_numpy()  # ties share the band
+    band = np.minimum((np.ceil(rank * n_bands / len(s)) - 1).astype(int), n_bands - 1)
+    _, band = np.unique(band, return_inverse=True)
+    y_sorted = y[order]
+    g = pd.DataFrame({"band": band + 1, "score": s_sorted if higher_is_riskier else -s_sorted,
+                      "y": y_sorted})
+    t = g.groupby("band").agg(min_score=("score", "min"), max_score=("score", "max"),
+                              n=("y", "size"), n_event=("y", "sum")).reset_index()
+    total_e, total = y.sum(), len(y)
+    t["event_rate"] = t["n_event"] / t["n"]
+    t["cum_share"] = t["n"].cumsum() / total
+    t["cum_capture"] = t["n_event"].cumsum() / total_e
+    t["cum_event_rate"] = t["n_event"].cumsum() / t["n"].cumsum()
+    t["lift"] = t["event_rate"] / (total_e / total)
+    t["cum_lift"] = t["cum_event_rate"] / (total_e / total)
+    cum_ne = (t["n"] - t["n_event"]).cumsum() / (total - total_e)
+    t["ks"] = (t["cum_capture"] - cum_ne).abs()
+    return t
+
+
+def calibration_table(y, pd_, groups, *, level: float = 0.95) -> pd.DataFrame:
+    """Observed against predicted default rate per group (e.g. per grade).
+
+    The interval is the Jeffreys interval of the observed rate — Beta(d + ½, n − d + ½)
+    quantiles, the EBA/ECB choice for PD back-testing; ``within`` says whether the mean
+    predicted PD lies inside it.
+
+    Parameters
+    ----------
+    y : array-like of {0, 1}
+        Outcomes.
+    pd_ : array-like of float
+        Predicted probabilities.
+    groups : array-like
+        Group of each row (grades); the table follows their sorted order (categorical order
+        for a categorical).
+    level : float
+        Two-sided confidence level.
+    """
+    y, p = _xy(y, pd_)
+    g = pd.Series(groups).reset_index(drop=True)
+    if len(g) != len(y):
+        raise ValueError("groups must have the same length as y")
+    t = (pd.DataFrame({"group": g, "y": y, "pd": p})
+         .groupby("group", observed=True, sort=True)
+         .agg(n=("y", "size"), n_event=("y", "sum"), mean_pd=("pd", "mean")).reset_index())
+    t["observed_rate"] = t["n_event"] / t["n"]
+    alpha = (1 - level) / 2
+    a, b = t["n_event"] + 0.5, t["n"] - t["n_event"] + 0.5
+    t["lower"] = np.where(t["n_event"] > 0, betaincinv(a, b, alpha), 0.0)
+    t["upper"] = np.where(t["n_event"] < t["n"], betaincinv(a, b, 1 - alpha), 1.0)
+    t["within"] = (t["mean_pd"] >= t["lower"]) & (t["mean_pd"] <= t["upper"])
+    return t
