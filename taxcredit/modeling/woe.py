@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
 
 from .binning import fit_bins
@@ -34,33 +35,57 @@ def _per_feature(value, name: str, default):
 
 def _frame(X, names_in=None) -> pd.DataFrame:
     """``X`` as a DataFrame (arrays get ``x0, x1, …`` or the fitted names)."""
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError("Sparse data was passed for X, but dense data is required; a WoE "
+                        "binner needs every value (use X.toarray())")
     if isinstance(X, pd.DataFrame):
-        return X
-    if hasattr(X, "to_pandas"):  # polars / pyarrow tables
-        return X.to_pandas()
-    arr = np.asarray(X)
-    if arr.ndim != 2:
-        raise ValueError(f"expected a 2-D table of features, got shape {arr.shape}; "
-                         "reshape a single feature with .reshape(-1, 1)")
-    names = names_in if names_in is not None and len(names_in) == arr.shape[1] else [
-        f"x{i}" for i in range(arr.shape[1])]
-    return pd.DataFrame(arr, columns=list(names))
+        df = X
+    elif hasattr(X, "to_pandas"):  # polars / pyarrow tables
+        df = X.to_pandas()
+    else:
+        arr = np.asarray(X)
+        if arr.ndim != 2:
+            raise ValueError(f"Expected a 2-D table of features, got shape {arr.shape}. "
+                             "Reshape your data with .reshape(-1, 1) for a single feature")
+        names = names_in if names_in is not None and len(names_in) == arr.shape[1] else [
+            f"x{i}" for i in range(arr.shape[1])]
+        df = pd.DataFrame(arr, columns=list(names))
+    if df.shape[1] == 0:
+        raise ValueError(f"0 feature(s) (shape={df.shape}) while a minimum of 1 is required.")
+    if df.shape[0] == 0:
+        raise ValueError(f"0 sample(s) (shape={df.shape}) while a minimum of 1 is required.")
+    for c in df.columns:
+        if df[c].dtype.kind == "c" or (df[c].dtype == object and df[c].map(
+                lambda v: isinstance(v, complex)).any()):
+            raise ValueError(f"Complex data not supported (column {c!r})")
+    return df
 
 
 def _binary_y(y, n: int) -> np.ndarray:
+    """Return the outcome as 0/1 floats.
+
+    0/1 (or bool) as given; any other two labels in sorted order, the greater being the event
+    (as scikit-learn's classifiers take ``classes_[1]``).
+    """
     if y is None:
-        raise ValueError("WoEBinner is supervised: fit(X, y) needs the outcome y (1 = event)")
+        raise ValueError("WoEBinner requires y to be passed, but the target y is None: fit(X, y) "
+                         "needs the binary outcome (1 = event)")
     arr = np.asarray(y)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr.ravel()
     if arr.ndim != 1 or len(arr) != n:
         raise ValueError(f"y must be 1-D with one value per row of X ({n}), got shape "
                          f"{arr.shape}")
-    if arr.dtype.kind not in "biuf" or not np.isin(arr, (0, 1)).all():
-        seen = sorted(map(str, pd.unique(pd.Series(arr))))[:6]
-        raise ValueError(f"y must be binary 0/1 (1 = event) without missing values; got "
-                         f"{seen}")
-    return arr.astype(float)
+    if pd.isna(arr).any():
+        raise ValueError(f"y has {int(pd.isna(arr).sum())} missing value(s); the outcome "
+                         "must be known for every training row")
+    labels = np.unique(arr)
+    if len(labels) > 2:
+        raise ValueError(f"y must be binary (1 = event); got {len(labels)} distinct values "
+                         f"{[str(v) for v in labels[:6]]}")
+    if arr.dtype.kind in "biuf" and set(labels.tolist()) <= {0, 1}:
+        return arr.astype(float)
+    return (arr == labels[-1]).astype(float) if len(labels) == 2 else np.zeros(n)
 
 
 class WoEBinner(TransformerMixin, BaseEstimator):
@@ -136,8 +161,6 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         if self.output not in ("woe", "index"):
             raise ValueError(f"output must be 'woe' or 'index', got {self.output!r}")
         df = _frame(X)
-        if df.shape[0] == 0 or df.shape[1] == 0:
-            raise ValueError(f"cannot fit on an empty table (shape {df.shape})")
         y = _binary_y(y, len(df))
         names = [str(c) for c in df.columns]
         if len(set(names)) != len(names):
@@ -200,8 +223,8 @@ class WoEBinner(TransformerMixin, BaseEstimator):
                 raise ValueError(f"X lacks feature(s) {missing} seen in fit")
             df = df[list(self.feature_names_in_)]
         elif df.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {df.shape[1]} features, but WoEBinner was fitted with "
-                             f"{self.n_features_in_}")
+            raise ValueError(f"X has {df.shape[1]} features, but WoEBinner is expecting "
+                             f"{self.n_features_in_} features as input")
         dtype = float if self.output == "woe" else np.int64
         out = np.empty((len(df), self.n_features_in_), dtype=dtype)
         for j, (name, col) in enumerate(zip(self.feature_names_in_, df.columns, strict=True)):
@@ -295,6 +318,9 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         tags.input_tags.categorical = True
         tags.input_tags.string = True
         tags.target_tags.required = True
+        tags.classifier_tags = ClassifierTags(multi_class=False)  # binary targets only
+        if tags.transformer_tags is not None:  # WoE: float64; bin indices: int64
+            tags.transformer_tags.preserves_dtype = ["float64"] if self.output == "woe" else []
         return tags
 
 

@@ -166,7 +166,7 @@ def test_woe_binner_errors_name_the_problem():
     X, y = _data(500)
     with pytest.raises(ValueError, match="binary"):
         WoEBinner().fit(X, np.arange(500))
-    with pytest.raises(ValueError, match="needs the outcome"):
+    with pytest.raises(ValueError, match="requires y"):
         WoEBinner().fit(X)
     with pytest.raises(ValueError, match="lacks feature"):
         WoEBinner().fit(X, y).transform(X.drop(columns="sales"))

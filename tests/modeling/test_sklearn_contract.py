@@ -1,0 +1,63 @@
+"""The scikit-learn contract: estimator checks, clone, Pipeline, GridSearchCV, set_output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from taxcredit.modeling import WoEBinner
+
+
+@parametrize_with_checks([WoEBinner(), WoEBinner(output="index", monotonic_trend="none")])
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def _data(n=3000, seed=1):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.integers(0, 5, n).astype(float),
+                      "c": rng.choice(["x", "y", "z"], n)})
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-2 + X["a"] + 0.3 * X["b"])))).astype(int)
+    return X, y
+
+
+def test_clone_pipeline_and_grid_search():
+    X, y = _data()
+    binner = WoEBinner(max_n_bins=5, special_values={"b": [4.0]})
+    copy = clone(binner)
+    assert copy.get_params() == binner.get_params() and not hasattr(copy, "bins_")
+    pipe = make_pipeline(WoEBinner(), LogisticRegression())
+    search = GridSearchCV(pipe, {"woebinner__max_n_bins": [3, 6]}, cv=3, scoring="roc_auc")
+    search.fit(X, y)
+    assert search.best_params_["woebinner__max_n_bins"] in (3, 6)
+    assert search.best_score_ > 0.7
+
+
+def test_pandas_output_keeps_index_and_names():
+    X, y = _data(500)
+    X.index = [f"e{i}" for i in range(500)]
+    out = WoEBinner().set_output(transform="pandas").fit(X, y).transform(X)
+    assert list(out.index) == list(X.index)
+    assert list(out.columns) == ["a", "b", "c"]
+
+
+def test_booleans_and_other_binary_labels_are_outcomes():
+    X, y = _data(800)
+    a = WoEBinner().fit(X, y).transform(X)
+    assert np.array_equal(WoEBinner().fit(X, y.astype(bool)).transform(X), a)
+    labels = np.where(y == 1, "bad", "good")  # sorted: "good" > "bad" → "good" is the event
+    flipped = WoEBinner().fit(X, labels).transform(X)
+    assert np.allclose(flipped, -a, atol=1e-9)  # IV is symmetric: same bins, WoE negated
+
+
+@pytest.mark.parametrize("bad", [np.arange(6) % 3, [0, 1, None, 1, 0, 1]])
+def test_non_binary_or_missing_outcomes_are_refused(bad):
+    X = pd.DataFrame({"a": np.arange(6.0)})
+    with pytest.raises(ValueError, match=r"binary|missing"):
+        WoEBinner().fit(X, bad)
