@@ -9,6 +9,9 @@ from . import metrics
 from .binning import fit_bins
 from .bins import FeatureBins
 from .partition import optimal_partition
+from .scale import MasterScale, ScoreScale
+from .scorecard import WoEScorecard
 from .woe import WoEBinner
 
-__all__ = ["FeatureBins", "WoEBinner", "fit_bins", "metrics", "optimal_partition"]
+__all__ = ["FeatureBins", "MasterScale", "ScoreScale", "WoEBinner", "WoEScorecard", "fit_bins",
+           "metrics", "optimal_partition"]

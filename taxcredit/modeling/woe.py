@@ -16,7 +16,8 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import ClassifierTags
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .binning import fit_bins
 from .bins import FeatureBins
@@ -40,6 +41,8 @@ def _frame(X, names_in=None) -> pd.DataFrame:
                         "binner needs every value (use X.toarray())")
     if isinstance(X, pd.DataFrame):
         df = X
+        if not all(isinstance(c, str) for c in df.columns):  # names are text everywhere
+            df = df.set_axis([str(c) for c in df.columns], axis=1)
     elif hasattr(X, "to_pandas"):  # polars / pyarrow tables
         df = X.to_pandas()
     else:
@@ -70,19 +73,22 @@ def _binary_y(y, n: int) -> np.ndarray:
     if y is None:
         raise ValueError("WoEBinner requires y to be passed, but the target y is None: fit(X, y) "
                          "needs the binary outcome (1 = event)")
-    arr = np.asarray(y)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr.ravel()
-    if arr.ndim != 1 or len(arr) != n:
-        raise ValueError(f"y must be 1-D with one value per row of X ({n}), got shape "
-                         f"{arr.shape}")
+    arr = column_or_1d(y, warn=True)
+    if len(arr) != n:
+        raise ValueError(f"y has {len(arr)} values but X has {n} rows")
     if pd.isna(arr).any():
-        raise ValueError(f"y has {int(pd.isna(arr).sum())} missing value(s); the outcome "
-                         "must be known for every training row")
+        raise ValueError(f"Input y contains NaN ({int(pd.isna(arr).sum())} value(s)): the "
+                         "outcome must be known for every training row")
+    if arr.dtype.kind == "f" and np.isinf(arr).any():
+        raise ValueError("Input y contains infinity; y must be a binary outcome")
     labels = np.unique(arr)
     if len(labels) > 2:
-        raise ValueError(f"y must be binary (1 = event); got {len(labels)} distinct values "
-                         f"{[str(v) for v in labels[:6]]}")
+        kind = type_of_target(arr)
+        if kind == "continuous":
+            raise ValueError("Unknown label type: continuous. y must be a binary outcome "
+                             "(1 = event)")
+        raise ValueError(f"Only binary classification is supported. The type of the target is "
+                         f"{kind}: {len(labels)} distinct values {[str(v) for v in labels[:6]]}")
     if arr.dtype.kind in "biuf" and set(labels.tolist()) <= {0, 1}:
         return arr.astype(float)
     return (arr == labels[-1]).astype(float) if len(labels) == 2 else np.zeros(n)
