@@ -16,6 +16,7 @@ from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
 
 from .bins import FeatureBins
+from .reasons import top_k
 from .scale import ScoreScale
 from .selection import select_features
 from .woe import WoEBinner, _binary_y, _frame
@@ -195,7 +196,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         best = pd.Series({f: self.points_.loc[self.points_["feature"] == f, "points"].max()
                           for f in self.selected_})
         lost = best.to_numpy()[None, :] - pts.to_numpy()
-        return _top_k(lost, list(self.selected_), k, pts.index, "points_lost")
+        return top_k(lost, list(self.selected_), k, pts.index, "points_lost")
 
     # ------------------------------------------------------------------ export
     def to_sql(self, *, score_name: str = "score") -> str:
@@ -272,25 +273,6 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.classifier_tags = ClassifierTags(multi_class=False)
         return tags
-
-
-def _top_k(lost: np.ndarray, names: list[str], k: int, index, what: str) -> pd.DataFrame:
-    """Columns ``reason_i`` / ``{what}_i`` of the ``k`` largest positive entries per row."""
-    n, m = lost.shape
-    k_eff = min(k, m)
-    order = np.argsort(-lost, axis=1, kind="stable")[:, :k_eff] if m else np.zeros((n, 0), int)
-    vals = np.take_along_axis(lost, order, axis=1) if m else np.zeros((n, 0))
-    labels = np.asarray(names, dtype=object)
-    out = {}
-    for i in range(k):
-        if i < k_eff:
-            pos = vals[:, i] > 0
-            out[f"reason_{i + 1}"] = np.where(pos, labels[order[:, i]], None)
-            out[f"{what}_{i + 1}"] = np.where(pos, vals[:, i], 0.0)
-        else:
-            out[f"reason_{i + 1}"] = np.full(n, None, dtype=object)
-            out[f"{what}_{i + 1}"] = np.zeros(n)
-    return pd.DataFrame(out, index=index)
 
 
 def _ident(name: str) -> str:

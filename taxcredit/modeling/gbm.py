@@ -1,0 +1,292 @@
+"""`GBMRiskModel`: LightGBM with monotone constraints, early stopping and TreeSHAP reasons.
+
+Monotone constraints come from a mapping you give (e.g. the feature catalog's risk directions)
+or, with ``monotone="auto"``, from the event-rate trend optimal binning finds for each numeric
+feature. The booster is saved in LightGBM's own text format inside plain JSON — no pickle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils import ClassifierTags
+from sklearn.utils.validation import check_is_fitted
+
+from .binning import fit_bins
+from .reasons import top_k
+from .woe import _binary_y, _frame
+
+__all__ = ["GBMRiskModel"]
+
+FORMAT = "taxcredit.GBMRiskModel/1"
+_TREND_SIGN = {"ascending": 1, "descending": -1}
+#: ``monotone="auto"`` constrains a feature only when its binning IV reaches this.
+AUTO_MIN_IV = 0.02
+
+
+class GBMRiskModel(ClassifierMixin, BaseEstimator):
+    """Gradient-boosted trees (LightGBM) for PD, with monotone constraints.
+
+    Parameters
+    ----------
+    n_estimators : int, default 500
+        Most boosting rounds (early stopping usually ends sooner).
+    learning_rate : float, default 0.05
+    num_leaves : int, default 15
+    min_child_samples : int, default 50
+    subsample : float, default 0.8
+        Row sampling per round (bagging every round when < 1).
+    colsample_bytree : float, default 0.8
+    reg_lambda : float, default 1.0
+    monotone : "auto", dict or None, default "auto"
+        ``"auto"``: +1/−1 for numeric features whose optimal binning trend is ascending /
+        descending and whose IV reaches ``AUTO_MIN_IV`` (0.02), 0 otherwise; a dict maps
+        features to +1 (higher riskier), −1 (safer) or 0 (features not named: 0); None: no
+        constraints.
+    validation_fraction : float, default 0.2
+        Stratified share held out for early stopping (0: no early stopping).
+    early_stopping_rounds : int, default 50
+    n_jobs : int, default 1
+        LightGBM threads. Explicit on purpose: LightGBM otherwise takes every core, and under
+        contention a 0.1 s fit was measured taking up to 50 s.
+    random_state : int, default 0
+
+    Attributes
+    ----------
+    booster_ : lightgbm.Booster
+    monotone_ : dict of str → int
+        The constraint applied to each feature.
+    best_iteration_ : int
+    categories_ : dict of str → list
+        Categories of each categorical feature (unknown ones are treated as missing).
+    classes_ : numpy.ndarray
+    """
+
+    def __init__(self, n_estimators: int = 500, learning_rate: float = 0.05,
+                 num_leaves: int = 15, min_child_samples: int = 50, subsample: float = 0.8,
+                 colsample_bytree: float = 0.8, reg_lambda: float = 1.0, monotone="auto",
+                 validation_fraction: float = 0.2, early_stopping_rounds: int = 50,
+                 n_jobs: int = 1, random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.monotone = monotone
+        self.validation_fraction = validation_fraction
+        self.early_stopping_rounds = early_stopping_rounds
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ data
+    def _matrix(self, df: pd.DataFrame, fitting: bool) -> pd.DataFrame:
+        """Numeric columns as float, text/categorical columns as fixed categories."""
+        out = {}
+        if fitting:
+            self.categories_ = {}
+        for c in df.columns:
+            s = df[c]
+            if (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)) \
+                    and c not in self.categories_:
+                out[c] = s.to_numpy(dtype=float, na_value=np.nan)
+            elif pd.api.types.is_bool_dtype(s) and c not in self.categories_:
+                out[c] = s.to_numpy(dtype=float, na_value=np.nan)
+            else:
+                if fitting:
+                    self.categories_[c] = sorted({str(v) for v in s.dropna().unique()})
+                text = s.astype("str").where(s.notna())
+                known = text.isin(self.categories_[c])  # an unknown category is missing
+                out[c] = pd.Categorical(text.where(known), categories=self.categories_[c])
+        return pd.DataFrame(out, index=df.index)
+
+    def _params(self, monotone: list[int]) -> dict:
+        params = {
+            "objective": "binary", "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
+            "feature_fraction": self.colsample_bytree, "lambda_l2": self.reg_lambda,
+            "num_threads": self.n_jobs, "seed": self.random_state, "deterministic": True,
+            "force_row_wise": True, "verbose": -1,
+        }
+        if self.subsample < 1:
+            params.update(bagging_fraction=self.subsample, bagging_freq=1)
+        if any(monotone):
+            params.update(monotone_constraints=monotone,
+                          monotone_constraints_method="advanced")
+        return params
+
+    def _constraints(self, df: pd.DataFrame, y: np.ndarray) -> dict[str, int]:
+        names = [str(c) for c in df.columns]
+        if self.monotone is None:
+            return dict.fromkeys(names, 0)
+        if isinstance(self.monotone, Mapping):
+            unknown = sorted(set(self.monotone) - set(names))
+            if unknown:
+                raise ValueError(f"monotone names feature(s) {unknown} that X does not have")
+            bad = {k: v for k, v in self.monotone.items() if v not in (-1, 0, 1)}
+            if bad:
+                raise ValueError(f"monotone values must be -1, 0 or 1, got {bad}")
+            out = {n: int(self.monotone.get(n, 0)) for n in names}
+        elif self.monotone == "auto":
+            out = {}
+            for n in names:
+                if n in self.categories_:
+                    out[n] = 0
+                    continue
+                bins = fit_bins(df[n], y, name=n, trend="auto")
+                # a trend found in noise is no evidence: constrain only informative features
+                out[n] = _TREND_SIGN.get(bins.trend, 0) if bins.iv >= AUTO_MIN_IV else 0
+        else:
+            raise ValueError(f"monotone must be 'auto', a dict or None, got {self.monotone!r}")
+        for n in self.categories_:
+            if out.get(n):
+                raise ValueError(f"feature {n!r} is categorical: it cannot be monotone")
+        return out
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y=None):
+        """Fit the trees; hold out ``validation_fraction`` for early stopping."""
+        df = _frame(X)
+        yy = _binary_y(y, len(df))
+        if len(yy) < 2 or yy.min() == yy.max():
+            raise ValueError(f"GBMRiskModel needs events and non-events to fit; got "
+                             f"{len(yy)} sample(s) of 1 class")
+        labels = np.unique(np.asarray(y).ravel())
+        self.classes_ = labels
+        M = self._matrix(df, fitting=True)
+        self.monotone_ = self._constraints(M, yy)
+        params = self._params([self.monotone_[str(c)] for c in M.columns])
+        can_split = (self.validation_fraction > 0 and yy.sum() >= 2
+                     and (len(yy) - yy.sum()) >= 2 and len(yy) >= 10)
+        if can_split:
+            tr, va = train_test_split(np.arange(len(yy)), test_size=self.validation_fraction,
+                                      stratify=yy, random_state=self.random_state)
+            train = lgb.Dataset(M.iloc[tr], yy[tr], free_raw_data=True)
+            valid = lgb.Dataset(M.iloc[va], yy[va], reference=train)
+            self.booster_ = lgb.train(params, train, num_boost_round=self.n_estimators,
+                                      valid_sets=[valid], callbacks=[
+                                          lgb.early_stopping(self.early_stopping_rounds,
+                                                             verbose=False)])
+            self.best_iteration_ = int(self.booster_.best_iteration or self.n_estimators)
+        else:
+            self.booster_ = lgb.train(params, lgb.Dataset(M, yy),
+                                      num_boost_round=self.n_estimators)
+            self.best_iteration_ = self.n_estimators
+        self.feature_names_in_ = np.asarray([str(c) for c in df.columns], dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        return self
+
+    # ------------------------------------------------------------------ predict
+    def _prepared(self, X) -> pd.DataFrame:
+        check_is_fitted(self, "booster_")
+        df = _frame(X, self.feature_names_in_)
+        if isinstance(X, pd.DataFrame) or hasattr(X, "to_pandas"):
+            missing = [f for f in self.feature_names_in_ if f not in df.columns]
+            if missing:
+                raise ValueError(f"X lacks feature(s) {missing} seen in fit")
+            df = df[list(self.feature_names_in_)]
+        elif df.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {df.shape[1]} features, but GBMRiskModel is expecting "
+                             f"{self.n_features_in_} features as input")
+        return self._matrix(df, fitting=False)
+
+    def decision_function(self, X) -> np.ndarray:
+        """Log-odds of the event."""
+        M = self._prepared(X)
+        return self.booster_.predict(M, raw_score=True,
+                                     num_iteration=self.best_iteration_,
+                                     num_threads=self.n_jobs)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """``[P(non-event), P(event)]`` per row."""
+        p = 1 / (1 + np.exp(-self.decision_function(X)))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """Predict the more likely label (decide with PDs or grades instead)."""
+        check_is_fitted(self, "booster_")
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+    def contributions(self, X) -> pd.DataFrame:
+        """TreeSHAP contribution of every feature to each row's log-odds (plus ``bias``)."""
+        M = self._prepared(X)
+        c = self.booster_.predict(M, pred_contrib=True, num_iteration=self.best_iteration_,
+                                  num_threads=self.n_jobs)
+        return pd.DataFrame(c, index=M.index, columns=[*self.feature_names_in_, "bias"])
+
+    def reasons(self, X, k: int = 3) -> pd.DataFrame:
+        """Top-``k`` features that pushed each row's risk up (positive contributions).
+
+        Compute them for the rows that need them (declines, reviews): TreeSHAP costs about a
+        millisecond a row for a few hundred trees.
+        """
+        c = self.contributions(X)
+        return top_k(c[list(self.feature_names_in_)].to_numpy(), list(self.feature_names_in_),
+                      k, c.index, "contribution")
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """Total gain of each feature."""
+        check_is_fitted(self, "booster_")
+        return self.booster_.feature_importance(importance_type="gain",
+                                                iteration=self.best_iteration_)
+
+    # ------------------------------------------------------------------ persistence
+    def to_dict(self) -> dict:
+        """Parameters, constraints and the booster (LightGBM text) as plain data."""
+        check_is_fitted(self, "booster_")
+        params = self.get_params()
+        if isinstance(params["monotone"], Mapping):
+            params["monotone"] = {str(k): int(v) for k, v in params["monotone"].items()}
+        return {"format": FORMAT, "params": params, "classes": self.classes_.tolist(),
+                "features": list(self.feature_names_in_), "monotone": self.monotone_,
+                "categories": self.categories_, "best_iteration": self.best_iteration_,
+                "booster": self.booster_.model_to_string(num_iteration=self.best_iteration_)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GBMRiskModel:
+        """Rebuild a fitted model."""
+        if d.get("format") != FORMAT:
+            raise ValueError(f"not a GBMRiskModel document (format {d.get('format')!r})")
+        est = cls(**d["params"])
+        est.classes_ = np.asarray(d["classes"])
+        est.feature_names_in_ = np.asarray(d["features"], dtype=object)
+        est.n_features_in_ = len(est.feature_names_in_)
+        est.monotone_ = dict(d["monotone"])
+        est.categories_ = {k: list(v) for k, v in d["categories"].items()}
+        est.best_iteration_ = int(d["best_iteration"])
+        est.booster_ = lgb.Booster(model_str=d["booster"])
+        return est
+
+    def to_json(self, path=None) -> str | None:
+        """Write (or return) :meth:`to_dict` as JSON."""
+        text = json.dumps(self.to_dict(), ensure_ascii=False)
+        if path is None:
+            return text
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return None
+
+    @classmethod
+    def from_json(cls, source) -> GBMRiskModel:
+        """Rebuild a fitted model from a JSON string or file."""
+        text = str(source)
+        if not text.lstrip().startswith("{"):
+            with open(source, encoding="utf-8") as f:
+                text = f.read()
+        return cls.from_dict(json.loads(text))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.classifier_tags = ClassifierTags(multi_class=False)
+        return tags

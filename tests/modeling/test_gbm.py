@@ -1,0 +1,101 @@
+"""GBMRiskModel: monotone constraints, contributions, reasons, persistence, the contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from taxcredit.modeling import GBMRiskModel, metrics
+
+
+def _data(n=6000, seed=2):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"overdue": rng.integers(0, 8, n).astype(float),
+                      "sales": rng.lognormal(12, 1, n),
+                      "industry": rng.choice(["C", "F", "G"], n),
+                      "noise": rng.normal(size=n)})
+    X.loc[rng.random(n) < 0.05, "sales"] = np.nan
+    lin = (-2.5 + 0.35 * X["overdue"] - 0.5 * (np.log(X["sales"].fillna(2e5)) - 12)
+           + (X["industry"] == "F") * 0.8)
+    y = (rng.random(n) < 1 / (1 + np.exp(-lin))).astype(int)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def model():
+    X, y = _data()
+    return GBMRiskModel(n_estimators=200).fit(X, y), X, y
+
+
+def test_auto_constraints_follow_the_binning_trends(model):
+    m, _, _ = model
+    assert m.monotone_ == {"overdue": 1, "sales": -1, "industry": 0, "noise": 0}
+
+
+def test_predictions_are_monotone_in_constrained_features(model):
+    m, X, _ = model
+    rows = X.dropna().head(20)
+    for feature, sign in (("overdue", 1), ("sales", -1)):
+        grid = np.linspace(X[feature].min(), X[feature].quantile(0.99), 25)
+        for _, row in rows.iterrows():
+            Z = pd.DataFrame([row] * len(grid)).reset_index(drop=True)
+            Z[feature] = grid
+            p = m.predict_proba(Z.astype({"overdue": float, "sales": float,
+                                          "noise": float}))[:, 1]
+            assert (np.diff(p) * sign >= -1e-12).all(), feature
+
+
+def test_discrimination_and_early_stopping(model):
+    m, X, y = model
+    assert metrics.auc(y, m.predict_proba(X)[:, 1]) > 0.72
+    assert 1 <= m.best_iteration_ <= 200
+
+
+def test_contributions_add_up_to_the_log_odds_and_give_the_reasons(model):
+    m, X, _ = model
+    c = m.contributions(X.head(100))
+    assert np.allclose(c.sum(axis=1), m.decision_function(X.head(100)))
+    r = m.reasons(X.head(100), k=2)
+    feats = c.drop(columns="bias")
+    for i in range(100):
+        top = feats.iloc[i].sort_values(ascending=False, kind="stable")
+        if top.iloc[0] > 0:
+            assert r["reason_1"].iloc[i] == top.index[0]
+            assert r["contribution_1"].iloc[i] == pytest.approx(top.iloc[0])
+
+
+def test_json_round_trip_and_unknown_categories(model, tmp_path):
+    m, X, _ = model
+    m.to_json(tmp_path / "gbm.json")
+    again = GBMRiskModel.from_json(tmp_path / "gbm.json")
+    assert np.allclose(again.predict_proba(X), m.predict_proba(X))
+    Z = X.head(3).copy()
+    Z["industry"] = ["never seen", None, "C"]
+    assert np.isfinite(m.predict_proba(Z)).all()
+
+
+def test_given_constraints_are_checked():
+    X, y = _data(2000)
+    m = GBMRiskModel(n_estimators=30, monotone={"overdue": 1}).fit(X, y)
+    assert m.monotone_ == {"overdue": 1, "sales": 0, "industry": 0, "noise": 0}
+    with pytest.raises(ValueError, match="does not have"):
+        GBMRiskModel(monotone={"nope": 1}).fit(X, y)
+    with pytest.raises(ValueError, match="-1, 0 or 1"):
+        GBMRiskModel(monotone={"overdue": 2}).fit(X, y)
+    with pytest.raises(ValueError, match="categorical"):
+        GBMRiskModel(monotone={"industry": 1}).fit(X, y)
+    assert set(GBMRiskModel(n_estimators=5, monotone=None).fit(X, y).monotone_.values()) == {0}
+
+
+def test_deterministic():
+    X, y = _data(3000)
+    a = GBMRiskModel(n_estimators=50).fit(X, y).predict_proba(X)
+    b = GBMRiskModel(n_estimators=50).fit(X, y).predict_proba(X)
+    assert np.array_equal(a, b)
+
+
+@parametrize_with_checks([GBMRiskModel(n_estimators=20, min_child_samples=2)])
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
