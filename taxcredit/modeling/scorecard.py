@@ -44,8 +44,11 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
     sign_check : {"drop", "error", "ignore"}, default "drop"
         A non-positive coefficient reverses a feature's evidence: drop it (and refit), raise,
         or keep it.
-    C : float or None, default None
-        Inverse L2 strength of the logistic regression; None: unpenalised (exact p-values).
+    C : float or None, default 1.0
+        Inverse L2 strength of the logistic regression (1.0, as scikit-learn's default; on
+        German credit it ranks slightly better than no penalty). None: unpenalised, the
+        classic scorecard whose Wald p-values are then exact (with a penalty they are computed
+        at the penalised estimate and are approximate).
     scale : ScoreScale, optional
         Points scaling (default ``ScoreScale()``: 600 points at 50:1, 20 points to double).
     spread_intercept : bool, default True
@@ -73,7 +76,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
 
     def __init__(self, binner: WoEBinner | None = None, min_iv: float = 0.02,
                  max_corr: float | None = 0.7, max_vif: float | None = None,
-                 stepwise: bool = False, sign_check: str = "drop", C: float | None = None,
+                 stepwise: bool = False, sign_check: str = "drop", C: float | None = 1.0,
                  scale: ScoreScale | None = None, spread_intercept: bool = True) -> None:
         self.binner = binner
         self.min_iv = min_iv
