@@ -17,7 +17,8 @@ from typing import Literal
 
 import pandas as pd
 
-__all__ = ["DIMENSIONS", "FEATURES", "Feature", "catalog", "feature", "feature_ids"]
+__all__ = ["DIMENSIONS", "FEATURES", "Feature", "catalog", "feature", "feature_ids", "labels",
+           "monotone_constraints"]
 
 Direction = Literal["riskier", "safer", "both", "none"]
 
@@ -297,3 +298,25 @@ def catalog() -> pd.DataFrame:
     cols = ["id", "zh", "en", "dimension", "dimension_zh", "direction", "unit", "tables",
             "inputs", "window", "definition", "kind"]
     return pd.DataFrame(rows)[cols]
+
+
+def monotone_constraints(features=None) -> dict[str, int]:
+    """Monotone constraints from the catalog's risk directions, for ``GBMRiskModel``.
+
+    ``riskier`` → +1 (higher values may only raise the PD), ``safer`` → −1, ``both`` / ``none``
+    → 0. Features not in the catalog (a bank's own columns) get 0.
+
+    Parameters
+    ----------
+    features : iterable of str, optional
+        Feature names (default: every numeric catalog feature).
+    """
+    names = feature_ids(kind="numeric") if features is None else list(features)
+    sign = {"riskier": 1, "safer": -1}
+    return {n: (sign.get(_BY_ID[n].direction, 0)
+                if n in _BY_ID and _BY_ID[n].kind == "numeric" else 0) for n in names}
+
+
+def labels() -> dict[str, tuple[str, str]]:
+    """``{feature id: (中文名, English name)}``, e.g. for reason codes."""
+    return {f.id: (f.zh, f.en) for f in FEATURES}

@@ -68,3 +68,18 @@ def test_catalog_directions_agree_with_binning_trends(training):
         checked += 1
         assert row["trend"] == want, (row["feature"], row["trend"], want)
     assert checked >= 3
+
+
+def test_catalog_constraints_and_labels_plug_into_the_models(training):
+    Xk, yk = training
+    mono = tc.features.monotone_constraints([*Xk.columns, "bank_own_column"])
+    assert mono["tax_12m"] == -1 and mono["arrears_months_12m"] == 1
+    assert mono["bank_own_column"] == 0
+    gbm = GBMRiskModel(n_estimators=60, monotone={k: v for k, v in mono.items()
+                                                  if k in Xk.columns}).fit(Xk, yk)
+    assert gbm.monotone_["tax_12m"] == -1
+    from taxcredit.modeling import label_reasons
+
+    r = label_reasons(gbm.reasons(Xk.head(20)), tc.features.labels(), lang="zh")
+    named = [v for v in r["reason_1"] if v is not None and v == v]
+    assert named and all(any("\u4e00" <= ch <= "\u9fff" for ch in v) for v in named)
