@@ -6,16 +6,31 @@ Tax tables → validated :class:`TaxDataset` → point-in-time features → a ba
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import datasets, features
+from . import datasets, features, modeling, strategies, strategy
 from .data import TaxDataset
-from .errors import TaxCreditError, TaxDataError
+from .errors import ArtifactError, TaxCreditError, TaxDataError
 from .features import build_features, build_features_folder
+from .strategy import Strategy, StrategySpec, load_strategy
 
 try:
     __version__ = version("taxcredit")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["TaxCreditError", "TaxDataError", "TaxDataset", "__version__", "build_features",
-           "build_features_folder",
-           "datasets", "features"]
+__all__ = [
+    "ArtifactError",
+    "Strategy",
+    "StrategySpec",
+    "TaxCreditError",
+    "TaxDataError",
+    "TaxDataset",
+    "__version__",
+    "build_features",
+    "build_features_folder",
+    "datasets",
+    "features",
+    "load_strategy",
+    "modeling",
+    "strategies",
+    "strategy",
+]

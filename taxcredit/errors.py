@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["TaxCreditError", "TaxDataError"]
+__all__ = ["ArtifactError", "TaxCreditError", "TaxDataError"]
 
 
 class TaxCreditError(Exception):
@@ -43,3 +43,7 @@ class TaxDataError(TaxCreditError, ValueError):
                 columns=["table", "column", "rule", "n_rows", "examples", "message"]
             )
         self.report = report
+
+
+class ArtifactError(TaxCreditError):
+    """A saved strategy artifact is missing, tampered with, or not trusted to load."""

@@ -1,0 +1,199 @@
+"""A bank strategy as data: the ``strategy.toml`` a risk manager reviews and diffs."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..modeling import MasterScale, ScoreScale
+from .limits import LimitPolicy
+from .rules import Rule, RuleError
+
+__all__ = ["MODEL_TYPES", "StrategySpec", "to_toml"]
+
+MODEL_TYPES = ("scorecard", "gbm")
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """Everything a strategy decides by, before any fitting.
+
+    Parameters
+    ----------
+    name, version : str
+    zh, en : str
+        Titles in Chinese and English.
+    model_type : {"scorecard", "gbm"}
+    model_params : dict
+        Hyper-parameters of the model (``WoEScorecard`` / ``GBMRiskModel``).
+    features : "catalog" or tuple of str
+        Model inputs: every numeric catalog feature, or these.
+    scale : ScoreScale
+    grades : MasterScale
+    approve_max_pd, refer_max_pd : float
+        Decision bands on the calibrated PD.
+    limits : LimitPolicy
+    rules : tuple of Rule
+    """
+
+    name: str
+    version: str = "1.0"
+    zh: str = ""
+    en: str = ""
+    model_type: str = "scorecard"
+    model_params: dict = field(default_factory=dict)
+    features: str | tuple[str, ...] = "catalog"
+    scale: ScoreScale = field(default_factory=ScoreScale)
+    grades: MasterScale = field(default_factory=lambda: MasterScale.geometric(8))
+    approve_max_pd: float = 0.03
+    refer_max_pd: float = 0.06
+    limits: LimitPolicy = field(default_factory=LimitPolicy)
+    rules: tuple[Rule, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.model_type not in MODEL_TYPES:
+            raise ValueError(f"strategy {self.name!r}: model type must be one of "
+                             f"{MODEL_TYPES}, got {self.model_type!r}")
+        if not 0 < self.approve_max_pd <= self.refer_max_pd < 1:
+            raise ValueError(f"strategy {self.name!r}: need 0 < approve_max_pd <= "
+                             f"refer_max_pd < 1, got {self.approve_max_pd}, "
+                             f"{self.refer_max_pd}")
+        codes = [r.code for r in self.rules]
+        if len(set(codes)) != len(codes):
+            raise RuleError(f"strategy {self.name!r}: rule codes must be unique: {codes}")
+
+    def feature_list(self) -> list[str]:
+        """Return the model's input features."""
+        if self.features == "catalog":
+            from ..features import feature_ids
+
+            return feature_ids(kind="numeric")
+        return list(self.features)
+
+    def needed_features(self) -> list[str]:
+        """Model inputs plus what the rules and the limit policy read, in catalog order."""
+        from ..features import feature_ids
+
+        need = set(self.feature_list())
+        for r in self.rules:
+            need |= r.features
+        lp = self.limits
+        need |= {lp.tax_feature, lp.grade_feature}
+        if lp.sales_share is not None:
+            need.add(lp.sales_feature)
+        known = feature_ids()
+        unknown = sorted(need - set(known))
+        if unknown:
+            raise RuleError(f"strategy {self.name!r} names feature(s) {unknown} that the "
+                            "catalog does not have")
+        return [f for f in known if f in need]
+
+    # ------------------------------------------------------------------ data
+    def to_dict(self) -> dict:
+        """Return the spec as the nested tables of ``strategy.toml``."""
+        return {
+            "strategy": {"name": self.name, "version": self.version, "zh": self.zh,
+                         "en": self.en},
+            "model": {"type": self.model_type,
+                      "features": (self.features if isinstance(self.features, str)
+                                   else list(self.features)),
+                      "params": dict(self.model_params)},
+            "scale": self.scale.to_dict(),
+            "grades": {"names": list(self.grades.grades), "bounds": list(self.grades.bounds)},
+            "decision": {"approve_max_pd": self.approve_max_pd,
+                         "refer_max_pd": self.refer_max_pd},
+            "limits": {k: v for k, v in self.limits.to_dict().items() if v is not None},
+            "rules": [r.to_dict() for r in self.rules],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> StrategySpec:
+        """Build from the tables of ``strategy.toml`` (unknown keys are an error)."""
+        allowed = {"strategy", "model", "scale", "grades", "decision", "limits", "rules"}
+        extra = sorted(set(d) - allowed)
+        if extra:
+            raise ValueError(f"strategy.toml: unknown table(s) {extra}; expected {sorted(allowed)}")
+        s = d.get("strategy", {})
+        if "name" not in s:
+            raise ValueError("strategy.toml: [strategy] needs a name")
+        m = d.get("model", {})
+        feats = m.get("features", "catalog")
+        g = d.get("grades")
+        grades = (MasterScale(grades=tuple(g["names"]), bounds=tuple(float(b) for b in
+                                                                     g["bounds"]))
+                  if g else MasterScale.geometric(8))
+        dec = d.get("decision", {})
+        lim = dict(d.get("limits", {}))
+        if "sales_share" not in lim and "limits" in d:
+            lim["sales_share"] = None
+        return cls(
+            name=s["name"], version=str(s.get("version", "1.0")), zh=s.get("zh", ""),
+            en=s.get("en", ""), model_type=m.get("type", "scorecard"),
+            model_params=dict(m.get("params", {})),
+            features=feats if isinstance(feats, str) else tuple(feats),
+            scale=ScoreScale.from_dict(d["scale"]) if "scale" in d else ScoreScale(),
+            grades=grades,
+            approve_max_pd=float(dec.get("approve_max_pd", 0.03)),
+            refer_max_pd=float(dec.get("refer_max_pd", 0.06)),
+            limits=LimitPolicy.from_dict(lim) if lim else LimitPolicy(),
+            rules=tuple(Rule(**r) for r in d.get("rules", [])),
+        )
+
+    @classmethod
+    def from_toml(cls, path) -> StrategySpec:
+        """Read a ``strategy.toml`` file."""
+        path = Path(path)
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML ({exc})") from exc
+        return cls.from_dict(data)
+
+    def to_toml(self) -> str:
+        """Return the spec as TOML text (what :meth:`from_toml` reads back)."""
+        return to_toml(self.to_dict())
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def _key(k: str) -> str:
+    return k if k.replace("_", "").replace("-", "").isalnum() and k.isascii() else \
+        _toml_value(k)
+
+
+def to_toml(d: dict) -> str:
+    """Write nested tables (dicts), arrays of tables (lists of dicts) and values as TOML."""
+    lines: list[str] = []
+
+    def table(prefix: str, t: dict) -> None:
+        scalars = {k: v for k, v in t.items() if not isinstance(v, dict)
+                   and not (isinstance(v, list) and v and isinstance(v[0], dict))}
+        for k, v in scalars.items():
+            if v is not None:
+                lines.append(f"{_key(k)} = {_toml_value(v)}")
+        for k, v in t.items():
+            if isinstance(v, dict):
+                lines.append(f"\n[{prefix}{_key(k)}]")
+                table(f"{prefix}{_key(k)}.", v)
+        for k, v in t.items():
+            if isinstance(v, list) and v and isinstance(v[0], dict):
+                for item in v:
+                    lines.append(f"\n[[{prefix}{_key(k)}]]")
+                    table(f"{prefix}{_key(k)}.", item)
+
+    table("", d)
+    return "\n".join(lines).lstrip() + "\n"

@@ -1,0 +1,181 @@
+"""`Strategy`: a bank's spec, fitted.
+
+Features → rules → PD, score, grade, reasons → decision and limit, for every enterprise asked
+about.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+from ..data import TaxDataset
+from ..errors import TaxDataError
+from ..features import build_features, labels, monotone_constraints
+from ..modeling import GBMRiskModel, PDCalibrator, WoEScorecard, label_reasons, metrics
+from .rules import evaluate_rules
+from .spec import StrategySpec
+
+__all__ = ["DECISIONS", "Strategy"]
+
+DECISIONS = ("approve", "refer", "decline")
+N_REASONS = 3
+
+
+def _training_rows(ds: TaxDataset, target: str) -> pd.DataFrame:
+    if "applications" not in ds:
+        raise TaxDataError("fitting a strategy needs the applications table (with outcomes)")
+    apps = ds["applications"]
+    if target not in apps.columns:
+        raise TaxDataError(f"applications has no outcome column {target!r}")
+    known = apps[apps[target].notna()]
+    if known[target].nunique() < 2:
+        raise TaxDataError(f"applications.{target}: need both defaults and non-defaults, got "
+                           f"{known[target].value_counts().to_dict()}")
+    return known.sort_values(["application_date", "application_id"], kind="mergesort")
+
+
+class Strategy:
+    """A bank strategy: a :class:`StrategySpec` and, once fitted, its model and calibration.
+
+    Parameters
+    ----------
+    spec : StrategySpec
+    """
+
+    def __init__(self, spec: StrategySpec) -> None:
+        self.spec = spec
+        self.model_ = None
+        self.calibrator_: PDCalibrator | None = None
+        self.card_: dict = {}
+
+    def __repr__(self) -> str:
+        state = "fitted" if self.model_ is not None else "not fitted"
+        return f"Strategy({self.spec.name!r} v{self.spec.version}, {self.spec.model_type}, {state})"
+
+    # ------------------------------------------------------------------ fit
+    def _new_model(self, features: list[str]):
+        params = dict(self.spec.model_params)
+        if self.spec.model_type == "scorecard":
+            from ..modeling import WoEBinner
+
+            binner_params = params.pop("binner", {})
+            return WoEScorecard(binner=WoEBinner(**binner_params), scale=self.spec.scale,
+                                **params)
+        params.setdefault("monotone", monotone_constraints(features))
+        return GBMRiskModel(**params)
+
+    def fit(self, ds: TaxDataset, *, target: str = "default_12m",
+            calibration_share: float = 0.2) -> Strategy:
+        """Fit on the applications with known outcomes, each at its application date.
+
+        The latest ``calibration_share`` of applications (by date) calibrate the PD (Platt);
+        the rest train the model. Nothing known after an application's date is used.
+        """
+        if not 0 < calibration_share < 1:
+            raise ValueError(f"calibration_share must be in (0, 1), got {calibration_share}")
+        apps = _training_rows(ds, target)
+        pairs = apps[["uscc", "application_date"]].rename(columns={"application_date": "as_of"})
+        features = self.spec.feature_list()
+        X = build_features(ds, as_of=pairs, features=features).reset_index(drop=True)
+        y = apps[target].astype(int).to_numpy()
+        cut = round(len(y) * (1 - calibration_share))
+        if min(y[:cut].sum(), y[cut:].sum()) < 1 or cut < 10:
+            raise TaxDataError("too few applications with outcomes to train and calibrate "
+                               f"({len(y)} rows, {int(y.sum())} defaults)")
+        model = self._new_model(features).fit(X.iloc[:cut], y[:cut])
+        raw = model.predict_proba(X.iloc[cut:])[:, 1]
+        self.calibrator_ = PDCalibrator("platt").fit(raw, y[cut:])
+        self.model_ = model
+        pd_cal = self.calibrator_.transform(raw)
+        dates = apps["application_date"]
+        self.card_ = {
+            "target": target,
+            "training_window": [str(dates.iloc[0].date()), str(dates.iloc[cut - 1].date())],
+            "calibration_window": [str(dates.iloc[cut].date()), str(dates.iloc[-1].date())],
+            "n_train": cut, "n_calibration": len(y) - cut,
+            "default_rate_train": float(y[:cut].mean()),
+            "default_rate_calibration": float(y[cut:].mean()),
+            "features": features,
+            "metrics_calibration": {"auc": metrics.auc(y[cut:], pd_cal),
+                                    "ks": metrics.ks(y[cut:], pd_cal),
+                                    "brier": metrics.brier(y[cut:], pd_cal)},
+            "data_fingerprint": _fingerprint(apps, target),
+        }
+        return self
+
+    def save(self, folder):
+        """Write the fitted strategy to ``folder`` (see :func:`save_strategy`)."""
+        from .artifact import save_strategy
+
+        return save_strategy(self, folder)
+
+    # ------------------------------------------------------------------ decide
+    def _check_fitted(self) -> None:
+        if self.model_ is None or self.calibrator_ is None:
+            raise ValueError(f"strategy {self.spec.name!r} is not fitted: call fit(ds) or "
+                             "load a saved one with taxcredit.load_strategy(folder)")
+
+    def pd(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated PD of each row of a feature frame."""
+        self._check_fitted()
+        return self.calibrator_.transform(self.model_.predict_proba(
+            X[self.spec.feature_list()])[:, 1])
+
+    def decide(self, ds: TaxDataset, as_of, *, lang: str = "zh") -> pd.DataFrame:
+        """Decide for every enterprise (one date) or every (uscc, as_of) pair.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per enterprise or pair, in input order, indexed by (uscc, as_of):
+            ``eligible``, ``rule_hits`` (codes), ``rule_messages``, ``pd``, ``score``,
+            ``grade``, ``reason_1..3`` (labels in ``lang``), ``decision`` (approve / refer /
+            decline) and ``limit``. Enterprises the data know nothing about still get a row
+            (their features are missing, and the rules say what that means).
+        """
+        self._check_fitted()
+        X = build_features(ds, as_of=as_of, features=self.spec.needed_features())
+        return self.decide_features(X, lang=lang)
+
+    def decide_features(self, X: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
+        """:meth:`decide` on features already built (one row per enterprise or pair)."""
+        self._check_fitted()
+        spec = self.spec
+        missing = [f for f in spec.needed_features() if f not in X.columns]
+        if missing:
+            raise ValueError(f"the feature frame lacks {missing} (build it with "
+                             "build_features(…, features=strategy.spec.needed_features()))")
+        hits = evaluate_rules(list(spec.rules), X)
+        p = self.pd(X)
+        score = np.round(spec.scale.score(np.clip(p, 1e-9, 1 - 1e-9))).astype(np.int64)
+        grade = spec.grades.grade(p)
+        decision = np.where(p <= spec.approve_max_pd, "approve",
+                            np.where(p <= spec.refer_max_pd, "refer", "decline")).astype(object)
+        decision[hits["referred"].to_numpy() & (decision == "approve")] = "refer"
+        decision[hits["knocked_out"].to_numpy()] = "decline"
+        reasons = label_reasons(self.model_.reasons(X[spec.feature_list()], k=N_REASONS),
+                                labels(), lang=lang)
+        msg = {r.code: (r.zh if lang == "zh" else r.en) or r.code for r in spec.rules}
+        out = pd.DataFrame({
+            "eligible": ~hits["knocked_out"].to_numpy(),
+            "rule_hits": hits["rule_hits"].to_numpy(),
+            "rule_messages": ["；".join(msg[c] for c in codes.split(";")) if codes else ""
+                              for codes in hits["rule_hits"]],
+            "pd": p, "score": score, "grade": grade,
+        }, index=X.index)
+        for i in range(1, N_REASONS + 1):
+            out[f"reason_{i}"] = reasons[f"reason_{i}"].to_numpy()
+        out["decision"] = pd.Categorical(decision, categories=list(DECISIONS))
+        out["limit"] = spec.limits.limits(X, approved=decision == "approve")
+        return out
+
+
+def _fingerprint(apps: pd.DataFrame, target: str) -> str:
+    """SHA-256 of the training applications (ids, dates, outcomes), order-independent."""
+    cols = apps[["application_id", "uscc", "application_date", target]].astype(str)
+    rows = (cols["application_id"] + "|" + cols["uscc"] + "|" + cols["application_date"]
+            + "|" + cols[target]).sort_values(kind="mergesort")
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
