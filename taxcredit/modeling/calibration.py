@@ -48,7 +48,9 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
     ----------
     method : {"platt", "isotonic"}, default "platt"
         ``platt``: a logistic regression on the raw PD's log-odds (two parameters, smooth,
-        keeps the ranking); ``isotonic``: a monotone step function (needs more data; ties
+        keeps the ranking; when the data do not support a positive slope — a handful of
+        events — only the level is moved, so the ranking is never reversed); ``isotonic``: a
+        monotone step function (needs more data; ties
         neighbouring PDs).
 
     Attributes
@@ -73,6 +75,8 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
             lr.fit(_logit(p).reshape(-1, 1), yy)
             self.coef_ = float(lr.coef_[0, 0])
             self.intercept_ = float(lr.intercept_[0])
+            if not self.coef_ > 0:  # too little data to trust a slope: never reverse ranks
+                self.coef_, self.intercept_ = 1.0, _shift_to_mean(_logit(p), yy.mean())
         else:
             iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip",
                                      increasing=True).fit(p, yy)
@@ -106,6 +110,18 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
             est.x_, est.y_ = np.asarray(d["x"], dtype=float), np.asarray(d["y"], dtype=float)
         est.n_features_in_ = 1
         return est
+
+
+def _shift_to_mean(logit: np.ndarray, rate: float) -> float:
+    """Intercept ``b`` with mean(sigmoid(logit + b)) equal to ``rate``."""
+    from scipy.optimize import brentq
+
+    rate = float(np.clip(rate, 1e-6, 1 - 1e-6))
+
+    def gap(b: float) -> float:
+        return float(np.mean(1 / (1 + np.exp(-(logit + b))))) - rate
+
+    return float(brentq(gap, -50.0, 50.0))
 
 
 def _raw(pd_raw) -> np.ndarray:

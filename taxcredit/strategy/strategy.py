@@ -68,15 +68,28 @@ class Strategy:
         return GBMRiskModel(**params)
 
     def fit(self, ds: TaxDataset, *, target: str = "default_12m",
-            calibration_share: float = 0.2) -> Strategy:
+            calibration_share: float = 0.2, until=None) -> Strategy:
         """Fit on the applications with known outcomes, each at its application date.
 
         The latest ``calibration_share`` of applications (by date) calibrate the PD (Platt);
         the rest train the model. Nothing known after an application's date is used.
+
+        Parameters
+        ----------
+        ds : TaxDataset
+            Tax data with an ``applications`` table holding ``target``.
+        target : str
+            Outcome column (1 = default).
+        calibration_share : float
+            Latest share of the applications used to calibrate.
+        until : date-like, optional
+            Use only applications dated before this (e.g. to keep a later cohort out of time).
         """
         if not 0 < calibration_share < 1:
             raise ValueError(f"calibration_share must be in (0, 1), got {calibration_share}")
         apps = _training_rows(ds, target)
+        if until is not None:
+            apps = apps[apps["application_date"] < pd.Timestamp(until)]
         pairs = apps[["uscc", "application_date"]].rename(columns={"application_date": "as_of"})
         features = self.spec.feature_list()
         X = build_features(ds, as_of=pairs, features=features).reset_index(drop=True)

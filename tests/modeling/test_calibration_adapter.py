@@ -106,3 +106,13 @@ def test_reason_labels_in_both_languages():
                                                                   random_state=0))])
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_platt_never_reverses_the_ranking():
+    raw = np.linspace(0.01, 0.5, 200)
+    y = np.zeros(200, dtype=int)
+    y[[3, 10]] = 1  # two events, both at low raw PDs: the free slope would be negative
+    cal = PDCalibrator("platt").fit(raw, y)
+    assert cal.coef_ == 1.0
+    out = cal.transform(raw)
+    assert (np.diff(out) > 0).all() and out.mean() == pytest.approx(y.mean(), rel=1e-6)

@@ -1,0 +1,154 @@
+"""Strategies end to end: spec in TOML, fit, decide, save/load, tampering, plug-ins, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import taxcredit as tc
+from taxcredit.strategy import StrategySpec
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return tc.datasets.make_population(n_enterprises=3_000, months=48, seed=11)
+
+
+@pytest.fixture(scope="module")
+def fitted(ds):
+    return tc.strategies.get("sme_scorecard").fit(ds)
+
+
+def test_builtin_specs_load_and_round_trip_through_toml():
+    assert "sme_scorecard" in tc.strategies.available()
+    spec = tc.strategies.get("sme_scorecard").spec
+    again = StrategySpec.from_dict(__import__("tomllib").loads(spec.to_toml()))
+    assert again.to_dict() == spec.to_dict()
+    assert {r.code for r in spec.rules} >= {"R01_GRADE", "R04_ARREARS"}
+
+
+def test_bad_specs_are_refused_with_reasons(tmp_path):
+    bad = tmp_path / "strategy.toml"
+    bad.write_text('[strategy]\nname = "x"\n[model]\ntype = "forest"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="model type"):
+        StrategySpec.from_toml(bad)
+    bad.write_text('[strategy]\nname = "x"\n[[rules]]\ncode = "R"\nrequire = "import os"\n',
+                   encoding="utf-8")
+    with pytest.raises(tc.strategy.RuleError, match="syntax"):
+        StrategySpec.from_toml(bad)
+    bad.write_text('[strategy]\nname = "x"\n[extras]\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown table"):
+        StrategySpec.from_toml(bad)
+    spec = StrategySpec(name="x", rules=(tc.strategy.Rule("R", "no_such_feature > 1"),))
+    with pytest.raises(tc.strategy.RuleError, match="no_such_feature"):
+        spec.needed_features()
+
+
+def test_decisions_keep_every_enterprise_and_follow_the_bands(ds, fitted):
+    d = fitted.decide(ds, as_of="2025-06-30", lang="en")
+    assert len(d) == ds.n_enterprises
+    assert list(d.index.get_level_values("uscc")) == list(ds.enterprise_ids)
+    spec = fitted.spec
+    knocked = d["rule_hits"].str.contains("R0[1-5]", regex=True)
+    assert (d.loc[knocked, "decision"] == "decline").all()
+    assert (d.loc[~knocked & (d["pd"] > spec.refer_max_pd), "decision"] == "decline").all()
+    ok = ~knocked & (d["pd"] <= spec.approve_max_pd) & ~d["rule_hits"].str.contains("R06")
+    assert (d.loc[ok, "decision"] == "approve").all()
+    assert (d.loc[d["decision"] != "approve", "limit"] == 0).all()
+    assert (d.loc[d["decision"] == "approve", "limit"] > 0).mean() > 0.9
+    assert d.loc[knocked, "rule_messages"].str.len().gt(0).all()
+    # scores are the scale's points of the PD; grades the master scale's
+    assert np.allclose(d["score"], np.round(spec.scale.score(d["pd"])))
+    assert list(d["grade"].astype(str)) == list(spec.grades.grade(d["pd"]).astype(str))
+
+
+def test_unknown_enterprises_still_get_a_row(ds, fitted):
+    pairs = pd.DataFrame({"uscc": [ds.enterprise_ids[0], "91110108551385082Q"],
+                          "as_of": ["2025-06-30", "2025-06-30"]})
+    with pytest.warns(UserWarning, match="absent"):
+        d = fitted.decide(ds, as_of=pairs)
+    assert len(d) == 2 and d["decision"].iloc[1] == "decline"
+
+
+def test_save_load_gives_identical_decisions_and_refuses_tampering(ds, fitted, tmp_path):
+    folder = fitted.save(tmp_path / "s")
+    card = json.loads((folder / "model_card.json").read_text(encoding="utf-8"))
+    assert set(card["files"]) == {"strategy.toml", "model.json", "calibration.json"}
+    assert card["libraries"]["lightgbm"] and card["training_window"][0] < card["training_window"][1]
+    again = tc.load_strategy(folder)
+    pd.testing.assert_frame_equal(again.decide(ds, as_of="2025-06-30"),
+                                  fitted.decide(ds, as_of="2025-06-30"))
+    toml = folder / "strategy.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("0.035", "0.5"), encoding="utf-8")
+    with pytest.raises(tc.ArtifactError, match=r"strategy\.toml: SHA-256"):
+        tc.load_strategy(folder)
+    (folder / "calibration.json").unlink()
+    with pytest.raises(tc.ArtifactError):
+        tc.load_strategy(folder)
+
+
+def test_gbm_strategy_uses_catalog_directions(ds, tmp_path):
+    spec = tc.strategies.get("sme_scorecard").spec
+    gbm_spec = StrategySpec.from_dict({**spec.to_dict(), "model": {
+        "type": "gbm", "features": "catalog", "params": {"n_estimators": 60}}})
+    s = tc.Strategy(gbm_spec).fit(ds)
+    assert s.model_.monotone_["tax_12m"] == -1
+    s.save(tmp_path / "g")
+    d1 = s.decide(ds, as_of="2025-06-30")
+    d2 = tc.load_strategy(tmp_path / "g").decide(ds, as_of="2025-06-30")
+    pd.testing.assert_frame_equal(d1, d2)
+
+
+def test_a_banks_own_package_registers_a_strategy(tmp_path, monkeypatch):
+    pkg = tmp_path / "mybank_risk"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(textwrap.dedent('''
+        import taxcredit as tc
+
+        def sme():
+            base = tc.strategies.get("sme_scorecard").spec.to_dict()
+            base["strategy"]["name"] = "mybank_sme"
+            base["decision"]["approve_max_pd"] = 0.02
+            return tc.StrategySpec.from_dict(base)
+    '''), encoding="utf-8")
+    dist = tmp_path / "mybank_risk-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mybank-risk\nVersion: 0.1\n",
+                                   encoding="utf-8")
+    (dist / "entry_points.txt").write_text(
+        "[taxcredit.strategies]\nmybank_sme = mybank_risk:sme\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "mybank_sme" in tc.strategies.available()
+    s = tc.strategies.get("mybank_sme")
+    assert s.spec.name == "mybank_sme" and s.spec.approve_max_pd == 0.02
+    with pytest.raises(KeyError, match="available"):
+        tc.strategies.get("nobody")
+    sys.modules.pop("mybank_risk", None)
+
+
+def test_unfitted_strategy_says_so(ds):
+    with pytest.raises(ValueError, match="not fitted"):
+        tc.strategies.get("sme_scorecard").decide(ds, as_of="2025-06-30")
+
+
+def test_demo_command(tmp_path, capsys):
+    from taxcredit.cli.main import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--enterprises", "3000", "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "AUC" in text and "rule-only policy" in text
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert 0.5 < summary["auc_out_of_time"] <= 1
+    d = pd.read_parquet(out / "decisions.parquet")
+    assert len(d) == summary["test_applications"]
+    assert tc.load_strategy(out / "strategy").spec.name == "sme_scorecard"
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--help"])
+    assert exc.value.code == 0
+    assert "taxcredit demo --out" in capsys.readouterr().out
