@@ -1,0 +1,157 @@
+"""Batch scoring of a Parquet folder: chunked, bounded in memory, resumable.
+
+The folder is streamed in chunks of enterprises (:func:`taxcredit.data.stream.iter_folder`);
+each chunk's decisions are written to its own part file (written to a temporary name, then
+renamed, so a part is either whole or absent). Re-running the same job after an interruption
+skips the parts already written, then joins all parts into the output in chunk order — no row
+lost or duplicated, and the same file whatever the chunk timing or the number of workers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+from joblib import Parallel, delayed
+
+from .data.stream import iter_folder
+from .features import feature_inputs
+from .features.engine import build_features
+from .strategy import load_strategy
+
+__all__ = ["score_folder"]
+
+JOB = "_job.json"
+
+
+def _parts_dir(out: Path) -> Path:
+    return out.with_name(out.name + ".parts")
+
+
+def _job(strategy_dir: Path, data: Path, as_of: str, chunk_size: int, lang: str) -> dict:
+    card = json.loads((strategy_dir / "model_card.json").read_text(encoding="utf-8"))
+    files = sorted((p.name, p.stat().st_size, int(p.stat().st_mtime))
+                   for p in Path(data).glob("*.parquet"))
+    return {"strategy_files": card.get("files"), "data": str(Path(data).resolve()),
+            "data_files": files, "as_of": str(pd.Timestamp(as_of).date()),
+            "chunk_size": chunk_size, "lang": lang}
+
+
+def _score_range(strategy_dir: str, data: str, as_of: str, chunk_size: int, start: int,
+                 stop: int, parts: str, lang: str, validate: bool) -> int:
+    """Score chunks ``start..stop-1`` whose part file is not there yet; return how many."""
+    strategy = load_strategy(strategy_dir)
+    need = strategy.spec.needed_features()
+    done = 0
+    # every engine step runs, so read every declared input (not only the needed features')
+    chunks = iter_folder(data, chunk_size, columns=feature_inputs(None), validate=validate,
+                         start_chunk=start, stop_chunk=stop)
+    for k, chunk in zip(range(start, stop), chunks, strict=False):
+        part = Path(parts) / f"part-{k:06d}.parquet"
+        if part.exists():
+            continue
+        X = build_features(chunk, as_of=as_of, features=need)
+        d = strategy.decide_features(X, lang=lang).reset_index()
+        for c in ("decision", "grade", "rule_hits", "rule_messages", "reason_1", "reason_2",
+                  "reason_3", "uscc"):
+            d[c] = d[c].astype("str")  # one schema for every part, even all-missing ones
+        tmp = part.with_suffix(".tmp")
+        d.to_parquet(tmp, index=False)
+        os.replace(tmp, part)  # atomic: a part is whole or absent
+        done += 1
+    return done
+
+
+def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_jobs: int = 1,
+                 lang: str = "zh", validate: bool = True,
+                 progress: Callable[[int, int], None] | None = None) -> dict:
+    """Decide for every enterprise of a Parquet folder; write one Parquet file.
+
+    Parameters
+    ----------
+    strategy_dir : path-like
+        A fitted strategy folder (``taxcredit train`` or ``Strategy.save``).
+    data : path-like
+        The tax data folder (tables grouped by enterprise, as ``taxcredit generate`` writes).
+    as_of : date-like
+        Decision date.
+    out : path-like
+        Output Parquet file; parts are kept next to it (``<out>.parts/``) until the job ends.
+    chunk_size : int
+        Enterprises per chunk (bounds memory; the output does not depend on it).
+    n_jobs : int
+        Worker processes, each scoring its own contiguous range of chunks.
+    lang : {"zh", "en"}
+        Language of rule messages and reasons.
+    validate : bool
+        Validate each chunk (skipped for a folder ``taxcredit validate`` recorded as clean).
+    progress : callable, optional
+        Called with (parts done, parts in all) as ranges finish.
+
+    Returns
+    -------
+    dict
+        ``rows``, ``chunks``, ``resumed`` (parts found from an earlier run), ``out``.
+    """
+    strategy_dir, data, out = Path(strategy_dir), Path(data), Path(out)
+    if not (strategy_dir / "model_card.json").is_file():
+        raise ValueError(f"{strategy_dir} is not a fitted strategy (no model_card.json); "
+                         "train it first: taxcredit train --strategy … --data … --out …")
+    if n_jobs < 1 or chunk_size < 1:
+        raise ValueError("n_jobs and chunk_size must be >= 1")
+    n_ent = pq.ParquetFile(data / "enterprises.parquet").metadata.num_rows
+    n_chunks = max(1, -(-n_ent // chunk_size))
+    parts = _parts_dir(out)
+    job = json.loads(json.dumps(_job(strategy_dir, data, as_of, chunk_size, lang)))
+    if parts.exists():
+        old = json.loads((parts / JOB).read_text(encoding="utf-8")) \
+            if (parts / JOB).is_file() else None
+        if old != job:  # a different job left these parts: start afresh
+            shutil.rmtree(parts)
+    parts.mkdir(parents=True, exist_ok=True)
+    (parts / JOB).write_text(json.dumps(job), encoding="utf-8")
+    resumed = len(list(parts.glob("part-*.parquet")))
+    n_ranges = min(n_chunks, max(8, 2 * n_jobs))  # progress and restarts by range
+    bounds = [round(i * n_chunks / n_ranges) for i in range(n_ranges + 1)]
+    tasks = [delayed(_score_range)(str(strategy_dir), str(data), str(as_of), chunk_size, a, b,
+                                   str(parts), lang, validate)
+             for a, b in itertools.pairwise(bounds)]
+    if n_jobs == 1:
+        for i, t in enumerate(tasks):
+            fn, args, kwargs = t
+            fn(*args, **kwargs)
+            if progress:
+                progress(i + 1, len(tasks))
+    else:
+        for i, _ in enumerate(Parallel(n_jobs=n_jobs, backend="loky",
+                                       return_as="generator")(tasks)):
+            if progress:
+                progress(i + 1, len(tasks))
+    files = sorted(parts.glob("part-*.parquet"))
+    if len(files) != n_chunks:
+        raise RuntimeError(f"{len(files)} of {n_chunks} parts written; run again to finish")
+    rows = 0
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    writer = None
+    try:
+        for f in files:
+            t = pq.read_table(f)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, t.schema)
+            writer.write_table(t.cast(writer.schema) if t.schema != writer.schema else t)
+            rows += t.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    os.replace(tmp, out)
+    shutil.rmtree(parts)
+    if rows != n_ent:
+        raise RuntimeError(f"scored {rows} rows for {n_ent} enterprises")
+    return {"rows": rows, "chunks": n_chunks, "resumed": resumed, "out": str(out)}
+
