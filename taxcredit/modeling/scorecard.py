@@ -199,9 +199,11 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         and ``points_lost_1..k``.
         """
         pts = self.feature_points(X)
-        best = pd.Series({f: self.points_.loc[self.points_["feature"] == f, "points"].max()
-                          for f in self.selected_})
-        lost = best.to_numpy()[None, :] - pts.to_numpy()
+        # the best points of each feature: over its bins (and the unknown row, categorical)
+        best = np.array([np.nanmax(self._lookup[f] if self.binner_.bins_[f].kind ==
+                                   "categorical" else self._lookup[f][:-1])
+                         for f in self.selected_])
+        lost = best[None, :] - pts.to_numpy()
         return top_k(lost, list(self.selected_), k, pts.index, "points_lost")
 
     # ------------------------------------------------------------------ export

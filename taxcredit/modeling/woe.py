@@ -57,8 +57,8 @@ def _frame(X, names_in=None) -> pd.DataFrame:
         raise ValueError(f"0 feature(s) (shape={df.shape}) while a minimum of 1 is required.")
     if df.shape[0] == 0:
         raise ValueError(f"0 sample(s) (shape={df.shape}) while a minimum of 1 is required.")
-    for c in df.columns:
-        if df[c].dtype.kind == "c" or (df[c].dtype == object and df[c].map(
+    for c, dtype in df.dtypes.items():  # (dtypes: no Series built per column)
+        if dtype.kind == "c" or (pd.api.types.is_object_dtype(dtype) and df[c].map(
                 lambda v: isinstance(v, complex)).any()):
             raise ValueError(f"Complex data not supported (column {c!r})")
     return df

@@ -17,6 +17,7 @@ import ast
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -221,20 +222,21 @@ class Rule:
         if self.action not in ACTIONS:
             raise RuleError(f"rule {self.code!r}: action must be one of {ACTIONS}, got "
                             f"{self.action!r}")
-        self._compiled()  # parse now: a bad rule fails when the strategy loads
+        _ = self._compiled  # parse now: a bad rule fails when the strategy loads
 
+    @cached_property
     def _compiled(self):
         c = _Compiler(self.require, self.code)
-        return c.compile(), c.names
+        return c.compile(), frozenset(c.names)
 
     @property
     def features(self) -> set[str]:
         """Feature names the rule reads."""
-        return self._compiled()[1]
+        return set(self._compiled[1])
 
     def hits(self, X: pd.DataFrame) -> np.ndarray:
         """Boolean: the enterprise does not (knowably) meet the condition."""
-        truth, _ = self._compiled()[0](X)
+        truth, _ = self._compiled[0](X)
         return ~truth
 
     def to_dict(self) -> dict:
