@@ -38,3 +38,14 @@ def test_ci_runs_the_readme_test_command():
 @pytest.mark.parametrize("name", ["CHANGELOG.md", "README.md", "pyproject.toml"])
 def test_project_files_exist(name):
     assert (ROOT / name).is_file()
+
+
+def test_notebooks_are_committed_without_outputs():
+    import json
+
+    books = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert books, "notebooks/ should hold at least the quick start"
+    for nb in books:
+        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        dirty = [i for i, c in enumerate(cells) if c.get("outputs") or c.get("execution_count")]
+        assert not dirty, f"{nb.name}: clear the outputs of cells {dirty}"
