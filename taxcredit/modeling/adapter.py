@@ -20,6 +20,13 @@ from .woe import _binary_y, _frame
 __all__ = ["SklearnRiskModel"]
 
 
+def _plain(v):
+    """Return a NumPy/pandas scalar as a plain Python value (None for missing)."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    return v.item() if hasattr(v, "item") else v
+
+
 class SklearnRiskModel(ClassifierMixin, BaseEstimator):
     """Wrap a scikit-learn classifier as a PD model with reason codes.
 
@@ -31,7 +38,7 @@ class SklearnRiskModel(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     estimator_ : the fitted clone
-    reference_ : pandas.Series
+    reference_ : dict
         The typical value of each feature, used for reasons.
     classes_ : numpy.ndarray
     """
@@ -50,10 +57,11 @@ class SklearnRiskModel(ClassifierMixin, BaseEstimator):
         self.classes_ = labels if len(labels) == 2 else np.array([0, 1])
         self.estimator_ = clone(self.estimator).fit(df if isinstance(X, pd.DataFrame)
                                                     else df.to_numpy(), yy)
-        self.reference_ = pd.Series(
-            {c: (df[c].median() if pd.api.types.is_numeric_dtype(df[c])
-                 else df[c].mode(dropna=True).iloc[0] if df[c].notna().any() else None)
-             for c in df.columns}, dtype=object)
+        # plain Python values (no pandas objects), so skops can save the fitted model
+        self.reference_ = {str(c): _plain(df[c].median() if pd.api.types.is_numeric_dtype(df[c])
+                                          else df[c].mode(dropna=True).iloc[0]
+                                          if df[c].notna().any() else None)
+                           for c in df.columns}
         self.feature_names_in_ = np.asarray([str(c) for c in df.columns], dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         self._as_frame = isinstance(X, pd.DataFrame)
@@ -93,7 +101,8 @@ class SklearnRiskModel(ClassifierMixin, BaseEstimator):
         drop = np.zeros((len(df), self.n_features_in_))
         for j, name in enumerate(self.feature_names_in_):
             alt = df.copy()
-            alt[name] = self.reference_[name] if pd.notna(self.reference_[name]) else np.nan
+            ref = self.reference_[str(name)]
+            alt[name] = ref if ref is not None and pd.notna(ref) else np.nan
             if isinstance(df[name].dtype, pd.CategoricalDtype):
                 alt[name] = pd.Categorical(alt[name], dtype=df[name].dtype)
             else:

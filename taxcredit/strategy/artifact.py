@@ -3,8 +3,10 @@
 A folder holds ``strategy.toml`` (the spec), ``model.json`` (a scorecard's bins and points, or
 LightGBM's text model inside JSON), ``calibration.json`` and ``model_card.json`` (what was
 trained on what, with which library versions, and the hash of every other file). Loading
-re-hashes every file and refuses any that changed. No pickle: nothing in the folder can run
-code when loaded.
+re-hashes every file and refuses any that changed. Built-in models are plain JSON: nothing in
+the folder can run code when loaded. A bank's own scikit-learn model is saved with skops
+(``model.skops``; types it does not know are refused unless the caller trusts the file), or,
+without skops, with joblib (``model.joblib``; loaded only with ``trusted=True``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from .strategy import Strategy
 
 __all__ = ["load_strategy", "save_strategy"]
 
-FILES = ("strategy.toml", "model.json", "calibration.json")
 CARD = "model_card.json"
 _MODELS = {"scorecard": WoEScorecard, "gbm": GBMRiskModel}
 
@@ -53,7 +54,7 @@ def save_strategy(strategy: Strategy, folder) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "strategy.toml").write_text(strategy.spec.to_toml(), encoding="utf-8")
-    strategy.model_.to_json(folder / "model.json")
+    model_file = _save_model(strategy, folder)
     (folder / "calibration.json").write_text(
         json.dumps(strategy.calibrator_.to_dict(), indent=1), encoding="utf-8")
     card = {
@@ -62,21 +63,73 @@ def save_strategy(strategy: Strategy, folder) -> Path:
         "model_type": strategy.spec.model_type,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "libraries": _versions(), **strategy.card_,
-        "files": {name: _sha256(folder / name) for name in FILES},
+        "model_file": model_file,
+        "files": {name: _sha256(folder / name) for name in _files(model_file)},
     }
     (folder / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=1),
                                encoding="utf-8")
     return folder
 
 
-def load_strategy(folder) -> Strategy:
+def _files(model_file: str) -> tuple[str, ...]:
+    return ("strategy.toml", model_file, "calibration.json")
+
+
+def _save_model(strategy: Strategy, folder: Path) -> str:
+    """Write the model; return its file name (JSON, or skops / joblib for a custom model)."""
+    for stale in ("model.json", "model.skops", "model.joblib"):
+        (folder / stale).unlink(missing_ok=True)
+    if strategy.spec.model_type != "custom":
+        strategy.model_.to_json(folder / "model.json")
+        return "model.json"
+    try:
+        import skops.io as sio
+    except ImportError:  # joblib: loading it later needs trusted=True
+        import joblib
+
+        joblib.dump(strategy.model_, folder / "model.joblib")
+        return "model.joblib"
+    sio.dump(strategy.model_, folder / "model.skops")
+    return "model.skops"
+
+
+def _load_model(spec: StrategySpec, path: Path, trusted: bool):
+    if spec.model_type != "custom":
+        return _MODELS[spec.model_type].from_json(path)
+    if path.suffix == ".skops":
+        import skops.io as sio
+
+        unknown = sio.get_untrusted_types(file=path)
+        if unknown and not trusted:
+            raise ArtifactError(
+                f"{path}: the model needs types skops does not trust by default: {unknown}; "
+                "load_strategy(folder, trusted=True) if you made this file")
+        return sio.load(path, trusted=unknown)
+    if not trusted:
+        raise ArtifactError(
+            f"{path}: a joblib/pickle file runs whatever code it carries when loaded; "
+            "load_strategy(folder, trusted=True) only for a file you made (or install skops "
+            "and save again)")
+    import joblib
+
+    return joblib.load(path)
+
+
+def load_strategy(folder, *, trusted: bool = False) -> Strategy:
     """Load a strategy folder: fitted (with a model card) or a bare ``strategy.toml``.
+
+    Parameters
+    ----------
+    folder : path-like
+    trusted : bool
+        Allow a custom model saved with joblib, or with types skops does not trust by
+        default. Scorecards and LightGBM models are plain JSON and never need it.
 
     Raises
     ------
     ArtifactError
         A file the card lists is missing or its SHA-256 differs (tampered with or corrupted),
-        or the card does not match the spec.
+        the card does not match the spec, or a custom model is not trusted.
     """
     folder = Path(folder)
     spec_file = folder / "strategy.toml"
@@ -89,7 +142,10 @@ def load_strategy(folder) -> Strategy:
         card = json.loads(card_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ArtifactError(f"{card_file}: not valid JSON ({exc})") from exc
-    for name in FILES:
+    model_file = card.get("model_file", "model.json")
+    if model_file not in ("model.json", "model.skops", "model.joblib"):
+        raise ArtifactError(f"{card_file}: unexpected model file {model_file!r}")
+    for name in _files(model_file):
         path = folder / name
         want = card.get("files", {}).get(name)
         if want is None:
@@ -107,10 +163,10 @@ def load_strategy(folder) -> Strategy:
                             f"({card.get('model_type')}), the spec for {spec.name!r} "
                             f"({spec.model_type})")
     strategy = Strategy(spec)
-    strategy.model_ = _MODELS[spec.model_type].from_json(folder / "model.json")
+    strategy.model_ = _load_model(spec, folder / model_file, trusted)
     strategy.calibrator_ = PDCalibrator.from_dict(
         json.loads((folder / "calibration.json").read_text(encoding="utf-8")))
     strategy.card_ = {k: v for k, v in card.items()
                       if k not in ("files", "libraries", "created", "strategy", "version",
-                                   "title", "model_type")}
+                                   "title", "model_type", "model_file")}
     return strategy

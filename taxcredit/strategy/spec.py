@@ -12,7 +12,7 @@ from .rules import Rule, RuleError
 
 __all__ = ["MODEL_TYPES", "StrategySpec", "to_toml"]
 
-MODEL_TYPES = ("scorecard", "gbm")
+MODEL_TYPES = ("scorecard", "gbm", "custom")
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,10 @@ class StrategySpec:
     name, version : str
     zh, en : str
         Titles in Chinese and English.
-    model_type : {"scorecard", "gbm"}
+    model_type : {"scorecard", "gbm", "custom"}
+        ``custom``: the bank's own scikit-learn classifier, given to :class:`Strategy` in
+        Python (``Strategy(spec, model=…)``); saved with skops (or joblib, loaded only when
+        trusted).
     model_params : dict
         Hyper-parameters of the model (``WoEScorecard`` / ``GBMRiskModel``).
     features : "catalog" or tuple of str

@@ -45,8 +45,12 @@ class Strategy:
     spec : StrategySpec
     """
 
-    def __init__(self, spec: StrategySpec) -> None:
+    def __init__(self, spec: StrategySpec, model=None) -> None:
+        if (spec.model_type == "custom") != (model is not None) and model is not None:
+            raise ValueError(f"strategy {spec.name!r}: model=… is only for model type "
+                             f"'custom', not {spec.model_type!r}")
         self.spec = spec
+        self.model = model
         self.model_ = None
         self.calibrator_: PDCalibrator | None = None
         self.card_: dict = {}
@@ -58,6 +62,13 @@ class Strategy:
     # ------------------------------------------------------------------ fit
     def _new_model(self, features: list[str]):
         params = dict(self.spec.model_params)
+        if self.spec.model_type == "custom":
+            if self.model is None:
+                raise ValueError(f"strategy {self.spec.name!r} has model type 'custom': give "
+                                 "the estimator, Strategy(spec, model=your_classifier)")
+            from ..modeling import SklearnRiskModel
+
+            return SklearnRiskModel(self.model)
         if self.spec.model_type == "scorecard":
             from ..modeling import WoEBinner
 

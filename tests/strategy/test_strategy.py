@@ -152,3 +152,57 @@ def test_demo_command(tmp_path, capsys):
         main(["demo", "--help"])
     assert exc.value.code == 0
     assert "taxcredit demo --out" in capsys.readouterr().out
+
+
+def _custom(ds):
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    base = tc.strategies.get("sme_scorecard").spec.to_dict()
+    base["strategy"]["name"] = "own_model"
+    base["model"] = {"type": "custom", "features": ["tax_12m", "arrears_months_12m",
+                                                    "credit_grade", "firm_age_months"]}
+    spec = StrategySpec.from_dict(base)
+    model = make_pipeline(SimpleImputer(), LogisticRegression(max_iter=500))
+    return tc.Strategy(spec, model=model).fit(ds)
+
+
+def test_a_banks_own_model_saved_with_skops_loads_only_when_trusted(ds, tmp_path):
+    pytest.importorskip("skops")
+    s = _custom(ds)
+    d = s.decide(ds, as_of="2025-06-30")
+    assert d["reason_1"].notna().any()
+    folder = s.save(tmp_path / "own")
+    assert (folder / "model.skops").is_file() and not (folder / "model.json").exists()
+    with pytest.raises(tc.ArtifactError, match="does not trust"):
+        tc.load_strategy(folder)
+    again = tc.load_strategy(folder, trusted=True)
+    pd.testing.assert_frame_equal(again.decide(ds, as_of="2025-06-30"), d)
+
+
+def test_without_skops_a_joblib_model_needs_trust(ds, tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_skops(name, *args, **kwargs):
+        if name.startswith("skops"):
+            raise ImportError("no skops here")
+        return real_import(name, *args, **kwargs)
+
+    s = _custom(ds)
+    monkeypatch.setattr(builtins, "__import__", no_skops)
+    folder = s.save(tmp_path / "own")
+    monkeypatch.setattr(builtins, "__import__", real_import)
+    assert (folder / "model.joblib").is_file()
+    with pytest.raises(tc.ArtifactError, match="trusted=True"):
+        tc.load_strategy(folder)
+    assert tc.load_strategy(folder, trusted=True).decide(ds, as_of="2025-06-30").equals(
+        s.decide(ds, as_of="2025-06-30"))
+
+
+def test_custom_model_rules():
+    spec = tc.strategies.get("sme_scorecard").spec
+    with pytest.raises(ValueError, match="only for model type 'custom'"):
+        tc.Strategy(spec, model=object())
