@@ -147,8 +147,11 @@ def build_features(
     pairs = _pairs(ds, as_of)
     # data minimisation: read only the declared inputs
     need = feature_inputs(None)  # every step runs; unused outputs are dropped below
-    slim = {t: ds[t][[c for c in cols if c in ds[t].columns]] for t, cols in need.items()
-            if t in ds}
+    if ds.n_enterprises <= chunk_size:  # one chunk, never copied: no need to slim columns
+        slim = {t: ds[t] for t in need if t in ds}
+    else:  # chunks copy rows: copy only the columns the features read
+        slim = {t: ds[t][[c for c in cols if c in ds[t].columns]] for t, cols in need.items()
+                if t in ds}
     slim_ds = TaxDataset(slim)
     chunk_of = _positions(pairs["uscc"], slim_ds.enterprise_ids)
     known = chunk_of >= 0
