@@ -167,6 +167,10 @@ class FeatureBins:
     # ------------------------------------------------------------------ applying
     def bin_index(self, x) -> np.ndarray:
         """Bin of each value (``-1``: a category never seen in training)."""
+        if self.kind == "numeric":
+            fast = self._numeric_index(x)
+            if fast is not None:
+                return fast
         s = x if isinstance(x, pd.Series) else pd.Series(np.asarray(x, dtype=object)
                                                          if self.kind == "categorical"
                                                          else np.asarray(x))
@@ -190,6 +194,27 @@ class FeatureBins:
             which = np.repeat(np.arange(len(self.groups)), [len(g) for g in self.groups])
             pos = cats.get_indexer(s[rest].astype(str))
             out[rest] = np.where(pos >= 0, np.append(which, -1)[pos], -1)
+        return out
+
+    def _numeric_index(self, x) -> np.ndarray | None:
+        """Bin index straight from a float array (None when ``x`` is not plain numbers)."""
+        if isinstance(x, pd.Series):
+            if not (pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x)):
+                return None
+            v = x.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            v = np.asarray(x)
+            if v.dtype.kind not in "iuf":
+                return None
+            v = v.astype(float, copy=False)
+        if "splits" not in self._lookup:
+            self._lookup["splits"] = np.asarray(self.splits, dtype=float)
+        out = np.searchsorted(self._lookup["splits"], v, side="right")
+        for k, (_, values) in enumerate(self.specials):
+            nums = [float(u) for u in values if isinstance(u, (int, float, np.number))]
+            hit = np.isin(v, nums) & (out < self.n_regular)  # the first group wins
+            out[hit] = self.n_regular + k
+        out[np.isnan(v)] = self.missing_bin
         return out
 
     def transform_woe(self, x) -> np.ndarray:

@@ -148,7 +148,8 @@ class Strategy:
         return self.calibrator_.transform(self.model_.predict_proba(
             X[self.spec.feature_list()])[:, 1])
 
-    def decide(self, ds: TaxDataset, as_of, *, lang: str = "zh") -> pd.DataFrame:
+    def decide(self, ds: TaxDataset, as_of, *, lang: str = "zh",
+               reasons: str = "not_approved") -> pd.DataFrame:
         """Decide for every enterprise (one date) or every (uscc, as_of) pair.
 
         Returns
@@ -156,18 +157,25 @@ class Strategy:
         pandas.DataFrame
             One row per enterprise or pair, in input order, indexed by (uscc, as_of):
             ``eligible``, ``rule_hits`` (codes), ``rule_messages``, ``pd``, ``score``,
-            ``grade``, ``reason_1..3`` (labels in ``lang``), ``decision`` (approve / refer /
-            decline) and ``limit``. Enterprises the data know nothing about still get a row
+            ``grade``, ``reason_1..3`` (labels in ``lang``; for the rows ``reasons`` asks
+            for: ``"not_approved"`` — declines and referrals, the default, as reason codes
+            cost time for tree models — ``"all"`` or ``"none"``), ``decision`` (approve /
+            refer / decline) and ``limit``. Enterprises the data know nothing about still get a row
             (their features are missing, and the rules say what that means).
         """
         self._check_fitted()
         X = build_features(ds, as_of=as_of, features=self.spec.needed_features())
-        return self.decide_features(X, lang=lang)
+        return self.decide_features(X, lang=lang, reasons=reasons)
 
-    def decide_features(self, X: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
+    def decide_features(self, X: pd.DataFrame, *, lang: str = "zh",
+                        reasons: str = "not_approved") -> pd.DataFrame:
         """:meth:`decide` on features already built (one row per enterprise or pair)."""
         self._check_fitted()
+        if reasons not in ("not_approved", "all", "none"):
+            raise ValueError(f"reasons must be 'not_approved', 'all' or 'none', got {reasons!r}")
         spec = self.spec
+        index = X.index  # a plain index inside: column access with a MultiIndex costs copies
+        X = X.reset_index(drop=True)
         missing = [f for f in spec.needed_features() if f not in X.columns]
         if missing:
             raise ValueError(f"the feature frame lacks {missing} (build it with "
@@ -180,8 +188,16 @@ class Strategy:
                             np.where(p <= spec.refer_max_pd, "refer", "decline")).astype(object)
         decision[hits["referred"].to_numpy() & (decision == "approve")] = "refer"
         decision[hits["knocked_out"].to_numpy()] = "decline"
-        reasons = label_reasons(self.model_.reasons(X[spec.feature_list()], k=N_REASONS),
-                                labels(), lang=lang)
+        # reason codes for the rows that need them (TreeSHAP is costly): declines and referrals
+        need = (decision != "approve") if reasons == "not_approved" else \
+            np.ones(len(X), dtype=bool) if reasons == "all" else np.zeros(len(X), dtype=bool)
+        why = pd.DataFrame({f"reason_{i}": np.full(len(X), None, dtype=object)
+                            for i in range(1, N_REASONS + 1)}, index=X.index)
+        if need.any():
+            got = label_reasons(self.model_.reasons(X.loc[need, spec.feature_list()],
+                                                    k=N_REASONS), labels(), lang=lang)
+            for i in range(1, N_REASONS + 1):
+                why.loc[need, f"reason_{i}"] = got[f"reason_{i}"].to_numpy()
         msg = {r.code: (r.zh if lang == "zh" else r.en) or r.code for r in spec.rules}
         out = pd.DataFrame({
             "eligible": ~hits["knocked_out"].to_numpy(),
@@ -191,9 +207,10 @@ class Strategy:
             "pd": p, "score": score, "grade": grade,
         }, index=X.index)
         for i in range(1, N_REASONS + 1):
-            out[f"reason_{i}"] = reasons[f"reason_{i}"].to_numpy()
+            out[f"reason_{i}"] = why[f"reason_{i}"].to_numpy()
         out["decision"] = pd.Categorical(decision, categories=list(DECISIONS))
         out["limit"] = spec.limits.limits(X, approved=decision == "approve")
+        out.index = index
         return out
 
 
