@@ -206,3 +206,17 @@ def test_custom_model_rules():
     spec = tc.strategies.get("sme_scorecard").spec
     with pytest.raises(ValueError, match="only for model type 'custom'"):
         tc.Strategy(spec, model=object())
+
+
+def test_reason_codes_only_where_asked(ds, fitted):
+    default = fitted.decide(ds, as_of="2025-06-30")
+    approved = default["decision"] == "approve"
+    assert default.loc[approved, "reason_1"].isna().all()
+    assert default.loc[~approved, "reason_1"].notna().mean() > 0.5
+    every = fitted.decide(ds, as_of="2025-06-30", reasons="all")
+    assert every.loc[approved, "reason_1"].notna().any()
+    assert (every.loc[~approved, "reason_1"].fillna("") ==
+            default.loc[~approved, "reason_1"].fillna("")).all()
+    assert fitted.decide(ds, as_of="2025-06-30", reasons="none")["reason_1"].isna().all()
+    with pytest.raises(ValueError, match="reasons must be"):
+        fitted.decide(ds, as_of="2025-06-30", reasons="some")
