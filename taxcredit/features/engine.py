@@ -48,11 +48,16 @@ def _pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
                 f"as_of frame needs columns 'uscc' and 'as_of'; missing {sorted(missing)} "
                 f"(got {list(as_of.columns)})")
         pairs = as_of[["uscc", "as_of"]].reset_index(drop=True)
-        uscc = pairs["uscc"].astype("str").str.strip().str.upper()
-    else:
-        uscc = ds.enterprise_ids.to_series(index=None).astype("str").reset_index(drop=True)
-        pairs = pd.DataFrame({"uscc": uscc, "as_of": as_of})
-    raw = pairs["as_of"]
+        uscc = pairs["uscc"].astype("str").str.strip().str.upper().to_numpy()
+        dates = _dates(pairs["as_of"])
+    else:  # one date for everyone: parse it once
+        uscc = np.asarray(ds.enterprise_ids.astype("str"), dtype=object)
+        dates = np.full(len(uscc), _dates(pd.Series([as_of]))[0])
+    return pd.DataFrame({"uscc": uscc, "as_of": dates})
+
+
+def _dates(raw: pd.Series) -> np.ndarray:
+    """As-of dates as midnight ``datetime64[ns]`` (Beijing wall time for aware ones)."""
     try:
         try:
             dates = pd.to_datetime(raw, format="ISO8601") if not _is_datetime(raw) \
@@ -67,7 +72,7 @@ def _pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
     if dates.isna().any():
         rows = np.flatnonzero(dates.isna().to_numpy())[:5].tolist()
         raise TaxDataError(f"as_of: {int(dates.isna().sum())} missing date(s); e.g. rows {rows}")
-    return pd.DataFrame({"uscc": uscc.to_numpy(), "as_of": dates.dt.normalize().to_numpy()})
+    return dates.dt.normalize().to_numpy()
 
 
 def _is_datetime(s: pd.Series) -> bool:

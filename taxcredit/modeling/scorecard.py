@@ -182,6 +182,12 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         sc = self._scale()
         return -(self.score_points(X) - sc.offset) / sc.factor
 
+    def pd_from_points(self, points: pd.DataFrame) -> np.ndarray:
+        """PD of each row from its :meth:`feature_points` (no second pass over the data)."""
+        sc = self._scale()
+        score = points.sum(axis=1).to_numpy() + self.base_points_
+        return 1 / (1 + np.exp((score - sc.offset) / sc.factor))
+
     def predict_proba(self, X) -> np.ndarray:
         """``[P(non-event), P(event)]`` per row, from the integer score."""
         p = 1 / (1 + np.exp(-self.decision_function(X)))
@@ -192,13 +198,14 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "points_")
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
 
-    def reasons(self, X, k: int = 3) -> pd.DataFrame:
+    def reasons(self, X, k: int = 3, *, points: pd.DataFrame | None = None) -> pd.DataFrame:
         """Top-``k`` reasons per row: the features whose points fall furthest below their best.
 
         Returns columns ``reason_1..k`` (feature names, None when fewer features lost points)
-        and ``points_lost_1..k``.
+        and ``points_lost_1..k``. Pass ``points`` (from :meth:`feature_points`) to skip
+        recomputing them.
         """
-        pts = self.feature_points(X)
+        pts = self.feature_points(X) if points is None else points
         # the best points of each feature: over its bins (and the unknown row, categorical)
         best = np.array([np.nanmax(self._lookup[f] if self.binner_.bins_[f].kind ==
                                    "categorical" else self._lookup[f][:-1])

@@ -258,13 +258,12 @@ def evaluate_rules(rules: list[Rule], X: pd.DataFrame) -> pd.DataFrame:
     codes = [r.code for r in rules]
     if len(set(codes)) != len(codes):
         raise RuleError(f"rule codes must be unique, got {codes}")
-    hits = pd.DataFrame({r.code: r.hits(X) for r in rules}, index=X.index)
-    decline = [r.code for r in rules if r.action == "decline"]
-    refer = [r.code for r in rules if r.action == "refer"]
-    out = hits.copy()
-    out["knocked_out"] = hits[decline].any(axis=1) if decline else False
-    out["referred"] = hits[refer].any(axis=1) if refer else False
-    arr = hits.to_numpy()
+    n = len(X)
+    hits = np.column_stack([r.hits(X) for r in rules]) if rules else np.zeros((n, 0), bool)
+    decline = np.array([r.action == "decline" for r in rules], dtype=bool)
+    out = pd.DataFrame(hits, index=X.index, columns=codes)
+    out["knocked_out"] = hits[:, decline].any(axis=1)
+    out["referred"] = hits[:, ~decline].any(axis=1)
     names = np.asarray(codes, dtype=object)
-    out["rule_hits"] = [";".join(names[row]) for row in arr] if len(codes) else ""
+    out["rule_hits"] = [";".join(names[row]) for row in hits] if codes else ""
     return out

@@ -181,7 +181,13 @@ class Strategy:
             raise ValueError(f"the feature frame lacks {missing} (build it with "
                              "build_features(…, features=strategy.spec.needed_features()))")
         hits = evaluate_rules(list(spec.rules), X)
-        p = self.pd(X)
+        Xf = X[spec.feature_list()]
+        points = None
+        if isinstance(self.model_, WoEScorecard):  # one pass gives the PD and the reasons
+            points = self.model_.feature_points(Xf)
+            p = self.calibrator_.transform(self.model_.pd_from_points(points))
+        else:
+            p = self.calibrator_.transform(self.model_.predict_proba(Xf)[:, 1])
         score = np.round(spec.scale.score(np.clip(p, 1e-9, 1 - 1e-9))).astype(np.int64)
         grade = spec.grades.grade(p)
         decision = np.where(p <= spec.approve_max_pd, "approve",
@@ -194,8 +200,9 @@ class Strategy:
         why = pd.DataFrame({f"reason_{i}": np.full(len(X), None, dtype=object)
                             for i in range(1, N_REASONS + 1)}, index=X.index)
         if need.any():
-            got = label_reasons(self.model_.reasons(X.loc[need, spec.feature_list()],
-                                                    k=N_REASONS), labels(), lang=lang)
+            raw = (self.model_.reasons(None, k=N_REASONS, points=points.loc[need])
+                   if points is not None else self.model_.reasons(Xf.loc[need], k=N_REASONS))
+            got = label_reasons(raw, labels(), lang=lang)
             for i in range(1, N_REASONS + 1):
                 why.loc[need, f"reason_{i}"] = got[f"reason_{i}"].to_numpy()
         msg = {r.code: (r.zh if lang == "zh" else r.en) or r.code for r in spec.rules}

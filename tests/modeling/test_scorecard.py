@@ -108,6 +108,7 @@ def test_points_add_up_to_the_score_and_the_pd(card):
     assert np.array_equal(pts.sum(axis=1).to_numpy() + sc.base_points_, score)
     assert np.allclose(sc.predict_proba(X)[:, 1], ScoreScale().pd(score))
     assert np.allclose(sc.predict_proba(X).sum(axis=1), 1)
+    assert np.allclose(sc.pd_from_points(pts), sc.predict_proba(X)[:, 1])
     # points of a row, looked up by hand in the points table
     row = X.iloc[[7]]
     for f in sc.selected_:
