@@ -7,7 +7,6 @@ feature. The booster is saved in LightGBM's own text format inside plain JSON â€
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 import lightgbm as lgb
@@ -15,9 +14,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
 
+from ._common import JSONMixin, tabular_binary_tags
 from .binning import fit_bins
 from .reasons import top_k
 from .woe import _binary_y, _frame
@@ -30,7 +29,7 @@ _TREND_SIGN = {"ascending": 1, "descending": -1}
 AUTO_MIN_IV = 0.02
 
 
-class GBMRiskModel(ClassifierMixin, BaseEstimator):
+class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
     """Gradient-boosted trees (LightGBM) for PD, with monotone constraints.
 
     Parameters
@@ -67,6 +66,8 @@ class GBMRiskModel(ClassifierMixin, BaseEstimator):
         Categories of each categorical feature (unknown ones are treated as missing).
     classes_ : numpy.ndarray
     """
+
+    _json_indent = None  # the booster's text is large: compact JSON
 
     def __init__(self, n_estimators: int = 500, learning_rate: float = 0.05,
                  num_leaves: int = 15, min_child_samples: int = 50, subsample: float = 0.8,
@@ -273,28 +274,5 @@ class GBMRiskModel(ClassifierMixin, BaseEstimator):
         est.booster_ = lgb.Booster(model_str=d["booster"])
         return est
 
-    def to_json(self, path=None) -> str | None:
-        """Write (or return) :meth:`to_dict` as JSON."""
-        text = json.dumps(self.to_dict(), ensure_ascii=False)
-        if path is None:
-            return text
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return None
-
-    @classmethod
-    def from_json(cls, source) -> GBMRiskModel:
-        """Rebuild a fitted model from a JSON string or file."""
-        text = str(source)
-        if not text.lstrip().startswith("{"):
-            with open(source, encoding="utf-8") as f:
-                text = f.read()
-        return cls.from_dict(json.loads(text))
-
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        tags.classifier_tags = ClassifierTags(multi_class=False)
-        return tags
+        return tabular_binary_tags(super().__sklearn_tags__())

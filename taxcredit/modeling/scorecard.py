@@ -12,9 +12,9 @@ import json
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
 
+from ._common import JSONMixin, tabular_binary_tags
 from .bins import FeatureBins
 from .reasons import top_k
 from .scale import ScoreScale
@@ -26,7 +26,7 @@ __all__ = ["WoEScorecard"]
 FORMAT = "taxcredit.WoEScorecard/1"
 
 
-class WoEScorecard(ClassifierMixin, BaseEstimator):
+class WoEScorecard(JSONMixin, ClassifierMixin, BaseEstimator):
     """A points scorecard: optimal WoE binning, feature selection, logistic regression, scaling.
 
     Parameters
@@ -263,31 +263,8 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         est._build_points()
         return est
 
-    def to_json(self, path=None) -> str | None:
-        """Write (or return) :meth:`to_dict` as JSON."""
-        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
-        if path is None:
-            return text
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return None
-
-    @classmethod
-    def from_json(cls, source) -> WoEScorecard:
-        """Rebuild a fitted card from a JSON string or file."""
-        text = str(source)
-        if not text.lstrip().startswith("{"):
-            with open(source, encoding="utf-8") as f:
-                text = f.read()
-        return cls.from_dict(json.loads(text))
-
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        tags.classifier_tags = ClassifierTags(multi_class=False)
-        return tags
+        return tabular_binary_tags(super().__sklearn_tags__())
 
 
 def _ident(name: str) -> str:

@@ -8,17 +8,16 @@ Everything fitted round-trips through plain JSON (:meth:`WoEBinner.to_json`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import ClassifierTags
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ._common import JSONMixin, tabular_binary_tags
 from .binning import fit_bins
 from .bins import FeatureBins
 
@@ -94,7 +93,7 @@ def _binary_y(y, n: int) -> np.ndarray:
     return (arr == labels[-1]).astype(float) if len(labels) == 2 else np.zeros(n)
 
 
-class WoEBinner(TransformerMixin, BaseEstimator):
+class WoEBinner(JSONMixin, TransformerMixin, BaseEstimator):
     """Bin every feature optimally and replace values by their bin's weight of evidence.
 
     ``WoE = ln(share of events / share of non-events)``: positive is riskier than average.
@@ -287,15 +286,6 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         return {"format": FORMAT, "params": _jsonable(params),
                 "features": [self.bins_[n].to_dict() for n in self.feature_names_in_]}
 
-    def to_json(self, path=None, **kwargs) -> str | None:
-        """Write (or return) :meth:`to_dict` as JSON."""
-        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=1, **kwargs)
-        if path is None:
-            return text
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return None
-
     @classmethod
     def from_dict(cls, d: dict) -> WoEBinner:
         """Rebuild a fitted binner from :meth:`to_dict` output."""
@@ -309,22 +299,9 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         est.iv_ = pd.Series({n: b.iv for n, b in est.bins_.items()}, name="iv")
         return est
 
-    @classmethod
-    def from_json(cls, source) -> WoEBinner:
-        """Rebuild a fitted binner from a JSON string or file path."""
-        text = str(source)
-        if not text.lstrip().startswith("{"):
-            with open(source, encoding="utf-8") as f:
-                text = f.read()
-        return cls.from_dict(json.loads(text))
-
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
+        tags = tabular_binary_tags(super().__sklearn_tags__())
         tags.target_tags.required = True
-        tags.classifier_tags = ClassifierTags(multi_class=False)  # binary targets only
         if tags.transformer_tags is not None:  # WoE: float64; bin indices: int64
             tags.transformer_tags.preserves_dtype = ["float64"] if self.output == "woe" else []
         return tags
