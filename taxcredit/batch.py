@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from joblib import Parallel, delayed
 
 from .data.stream import iter_folder
+from .errors import ArtifactError
 from .features import feature_inputs
 from .features.engine import build_features
 from .strategy import load_strategy
@@ -101,8 +102,8 @@ def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_
     """
     strategy_dir, data, out = Path(strategy_dir), Path(data), Path(out)
     if not (strategy_dir / "model_card.json").is_file():
-        raise ValueError(f"{strategy_dir} is not a fitted strategy (no model_card.json); "
-                         "train it first: taxcredit train --strategy … --data … --out …")
+        raise ArtifactError(f"{strategy_dir} is not a fitted strategy (no model_card.json); "
+                            "train it first: taxcredit train --strategy … --data … --out …")
     if n_jobs < 1 or chunk_size < 1:
         raise ValueError("n_jobs and chunk_size must be >= 1")
     n_ent = pq.ParquetFile(data / "enterprises.parquet").metadata.num_rows

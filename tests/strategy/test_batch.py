@@ -87,7 +87,7 @@ def test_cli_train_and_score(setup, tmp_path, capsys):
     (tmp_path / "bare" / "strategy.toml").write_text(
         (tmp_path / "s" / "strategy.toml").read_text(encoding="utf-8"), encoding="utf-8")
     assert main(["score", "--strategy", str(tmp_path / "bare"), "--data", str(data),
-                 "--as-of", "2025-06-30", "--out", str(out)]) != 0
+                 "--as-of", "2025-06-30", "--out", str(out)]) == 1  # bad input
     assert "not a fitted strategy" in capsys.readouterr().err
     for cmd in ("train", "score"):
         with pytest.raises(SystemExit) as exc:
