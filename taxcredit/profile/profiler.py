@@ -24,7 +24,6 @@ LEVELS: tuple[tuple[str, ...], ...] = (("industry_section", "size_class", "provi
                                        ("industry_section", "size_class"),
                                        ("industry_section",), ())
 GRID = np.linspace(0.0, 1.0, 101)
-_ROWS = 100_000  # rows scored at a time (bounds the n × 101 comparison)
 
 
 def _keys(X: pd.DataFrame, level: tuple[str, ...]) -> pd.Series:
@@ -94,7 +93,7 @@ class Profiler:
         if self.reference_ is None:
             raise ValueError("the profiler is not fitted: call fit(X) on a reference population")
         out = {}
-        keys = {level: _keys(X, level).to_numpy() for level in LEVELS}
+        keys = {level: pd.factorize(_keys(X, level).to_numpy()) for level in LEVELS}
         for f in self.indicators:
             if f.id not in X.columns:
                 continue
@@ -106,7 +105,8 @@ class Profiler:
                 if not grids or not todo.any():
                     continue
                 names = list(grids)
-                g = pd.Index(names).get_indexer(keys[level])
+                codes, distinct = keys[level]  # look up the distinct keys, not every row
+                g = pd.Index(names).get_indexer(distinct)[codes]
                 use = todo & (g >= 0)
                 if use.any():
                     Q = np.vstack([grids[n] for n in names])
@@ -164,15 +164,27 @@ def _group_quantiles(codes: np.ndarray, values: np.ndarray, n_groups: int,
 
 
 def _mid_rank(v: np.ndarray, Q: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Mid-rank percentile of each value in its group's quantile grid (0–100)."""
-    out = np.empty(len(v))
-    for s in range(0, len(v), _ROWS):
-        q = Q[g[s:s + _ROWS]]
-        x = v[s:s + _ROWS, None]
-        below = (q < x).sum(axis=1)
-        at_or_below = (q <= x).sum(axis=1)
-        out[s:s + _ROWS] = 100.0 * (below + at_or_below) / (2.0 * Q.shape[1])
-    return out
+    """Mid-rank percentile of each value in its group's quantile grid (0–100).
+
+    One sort for all groups: grid points and queries are ordered by (group, value); a query's
+    count of grid points below it (and at or below it) is read from a running count.
+    """
+    n_groups, width = Q.shape
+    gq = np.repeat(np.arange(n_groups), width)
+    items_g = np.concatenate([gq, g])
+    items_v = np.concatenate([Q.ravel(), v])
+    is_grid = np.concatenate([np.ones(gq.size, dtype=np.int64), np.zeros(len(v), np.int64)])
+    group_start = np.arange(n_groups) * width  # grid points before each group, in sort order
+    out = np.zeros(len(v))
+    for grid_first in (0, 1):  # 0: "<" (queries before equal grid points); 1: "<="
+        tie = is_grid if grid_first == 0 else 1 - is_grid
+        order = np.lexsort((tie, items_v, items_g))
+        running = np.cumsum(is_grid[order])
+        query_pos = order >= gq.size
+        counts = np.empty(len(v), dtype=np.int64)
+        counts[order[query_pos] - gq.size] = running[query_pos]
+        out += counts - group_start[g]
+    return 100.0 * out / (2.0 * width)
 
 
 def _sentences(P: pd.DataFrame, X: pd.DataFrame, lang: str, top: int) -> tuple[list, list]:
