@@ -187,33 +187,49 @@ def _mid_rank(v: np.ndarray, Q: np.ndarray, g: np.ndarray) -> np.ndarray:
     return 100.0 * out / (2.0 * width)
 
 
+def _fmt(x: np.ndarray) -> pd.Series:
+    """Numbers as short text, vectorised: whole numbers from 100 up, else two decimals."""
+    whole = pd.Series(np.round(x)).astype("Int64").astype("str")
+    small = pd.Series(np.round(x, 2)).astype("str").str.replace(r"\.0$", "", regex=True)
+    return whole.where(np.abs(x) >= 100, small)
+
+
+def _join(parts: list[pd.Series], sep: str) -> list[str]:
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.where(p == "", out.where(out == "", out + sep) + p)
+    return out.tolist()
+
+
 def _sentences(P: pd.DataFrame, X: pd.DataFrame, lang: str, top: int) -> tuple[list, list]:
-    """Describe the ``top`` best and worst indicators of each row in short sentences."""
+    """Describe the ``top`` best and worst indicators of each row in short sentences.
+
+    Built column-wise with vectorised string operations (no loop over rows).
+    """
     feats = {f.id: f for f in FEATURES}
     names = list(P.columns)
+    label = np.asarray([feats[n].zh if lang == "zh" else feats[n].en for n in names],
+                       dtype=object)
     vals = P.to_numpy()
-    filled_hi = np.where(np.isnan(vals), -np.inf, vals)
-    filled_lo = np.where(np.isnan(vals), np.inf, vals)
-    best = np.argsort(-filled_hi, axis=1, kind="stable")[:, :top]
-    worst = np.argsort(filled_lo, axis=1, kind="stable")[:, :top]
     raw = X[names].to_numpy(dtype=float, na_value=np.nan)
+    rows = np.arange(len(vals))
     sep = "；" if lang == "zh" else "; "
-
-    def say(i: int, j: int, good: bool) -> str:
-        f = feats[names[j]]
-        p = vals[i, j]
-        value = raw[i, j]
-        shown = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
-        if lang == "zh":
-            return f"{f.zh} {shown}（优于{p:.0f}%的同行）" if good else \
-                f"{f.zh} {shown}（仅优于{p:.0f}%的同行）"
-        return f"{f.en} {shown} (better than {p:.0f}% of peers)" if good else \
-            f"{f.en} {shown} (better than only {p:.0f}% of peers)"
-
-    strengths, weaknesses = [], []
-    for i in range(len(vals)):  # text for display: a handful of words per row
-        strengths.append(sep.join(say(i, j, True) for j in best[i] if np.isfinite(vals[i, j])
-                                  and vals[i, j] >= 50))
-        weaknesses.append(sep.join(say(i, j, False) for j in worst[i]
-                                   if np.isfinite(vals[i, j]) and vals[i, j] < 50))
-    return strengths, weaknesses
+    out = []
+    for good in (True, False):
+        filled = np.where(np.isnan(vals), -np.inf if good else np.inf, vals)
+        order = np.argsort(-filled if good else filled, axis=1, kind="stable")[:, :top]
+        parts = []
+        for k in range(order.shape[1]):
+            j = order[:, k]
+            pct, value = vals[rows, j], raw[rows, j]
+            keep = np.isfinite(pct) & ((pct >= 50) if good else (pct < 50))
+            shown = pd.Series(label[j], dtype="str") + " " + _fmt(value)
+            p_txt = _fmt(np.round(pct))
+            if lang == "zh":
+                tail = ("（优于" if good else "（仅优于") + p_txt + "%的同行）"
+            else:
+                tail = (" (better than " if good else " (better than only ") + p_txt + \
+                    "% of peers)"
+            parts.append((shown + tail).where(keep, ""))
+        out.append(_join(parts, sep) if parts else [""] * len(vals))
+    return out[0], out[1]
