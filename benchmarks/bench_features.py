@@ -36,26 +36,7 @@ CHILD = textwrap.dedent('''
     chunk = int(sys.argv[5])
     peak = [0]
 
-    def tree_rss(root):
-        """Resident memory of a process and all its descendants (Linux /proc)."""
-        children = {}
-        for p in os.listdir("/proc"):
-            if p.isdigit():
-                try:
-                    ppid = int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                children.setdefault(ppid, []).append(int(p))
-        total, todo = 0, [root]
-        while todo:
-            p = todo.pop()
-            todo += children.get(p, [])
-            try:
-                pages = int(open(f"/proc/{p}/statm").read().split()[1])
-                total += pages * os.sysconf("SC_PAGE_SIZE")
-            except OSError:
-                pass
-        return total
+    from _memory import tree_rss
 
     def sample():
         while True:

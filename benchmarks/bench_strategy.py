@@ -24,27 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _memory import tree_rss
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _tree_rss(root: int) -> int:
-    children: dict[int, list[int]] = {}
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                ppid = int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(p))
-    total, todo = 0, [root]
-    while todo:
-        p = todo.pop()
-        todo += children.get(p, [])
-        try:
-            total += int(open(f"/proc/{p}/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
-            pass
-    return total
 
 
 def batch(strategy: Path, data: Path, jobs: int, chunk: int) -> dict:
@@ -60,7 +43,7 @@ def batch(strategy: Path, data: Path, jobs: int, chunk: int) -> dict:
     def sample() -> None:
         while proc.poll() is None:
             if os.path.isdir("/proc"):
-                peak[0] = max(peak[0], _tree_rss(proc.pid))
+                peak[0] = max(peak[0], tree_rss(proc.pid))
             time.sleep(0.2)
 
     th = threading.Thread(target=sample, daemon=True)

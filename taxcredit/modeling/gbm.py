@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._common import JSONMixin, tabular_binary_tags
 from .binning import fit_bins
 from .reasons import top_k
-from .woe import _binary_y, _frame
+from .woe import _binary_y, _frame, _scoring_frame
 
 __all__ = ["GBMRiskModel"]
 
@@ -195,15 +195,7 @@ class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ predict
     def _prepared(self, X):
         check_is_fitted(self, "booster_")
-        df = _frame(X, self.feature_names_in_)
-        if isinstance(X, pd.DataFrame) or hasattr(X, "to_pandas"):
-            missing = [f for f in self.feature_names_in_ if f not in df.columns]
-            if missing:
-                raise ValueError(f"X lacks feature(s) {missing} seen in fit")
-            df = df[list(self.feature_names_in_)]
-        elif df.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {df.shape[1]} features, but GBMRiskModel is expecting "
-                             f"{self.n_features_in_} features as input")
+        df = _scoring_frame(self, X, what="feature(s) seen in fit")
         return self._matrix(df, fitting=False), df.index
 
     def decision_function(self, X) -> np.ndarray:

@@ -19,7 +19,7 @@ from .bins import FeatureBins
 from .reasons import top_k
 from .scale import ScoreScale
 from .selection import select_features
-from .woe import WoEBinner, _binary_y, _frame
+from .woe import WoEBinner, _binary_y, _frame, _scoring_frame
 
 __all__ = ["WoEScorecard"]
 
@@ -149,15 +149,8 @@ class WoEScorecard(JSONMixin, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ scoring
     def _columns(self, X) -> pd.DataFrame:
         check_is_fitted(self, "points_")
-        df = _frame(X, self.feature_names_in_)
-        if isinstance(X, pd.DataFrame) or hasattr(X, "to_pandas"):
-            missing = [f for f in self.selected_ if f not in df.columns]
-            if missing:
-                raise ValueError(f"X lacks the card's feature(s) {missing}")
-        elif df.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {df.shape[1]} features, but WoEScorecard is expecting "
-                             f"{self.n_features_in_} features as input")
-        return df
+        return _scoring_frame(self, X, needed=self.selected_, what="the card's feature(s)",
+                              select=False)
 
     def feature_points(self, X) -> pd.DataFrame:
         """Points of every card feature for every row (the index of ``X`` kept)."""

@@ -63,6 +63,27 @@ def _frame(X, names_in=None) -> pd.DataFrame:
     return df
 
 
+def _scoring_frame(est, X, *, needed=None, what: str = "feature(s)",
+                   select: bool = True) -> pd.DataFrame:
+    """``X`` checked against what ``est`` was fitted on, for scoring.
+
+    Named input (a DataFrame) must hold the ``needed`` columns (default: every fitted feature),
+    which are then selected in fitted order unless ``select`` is False; an array must have
+    ``n_features_in_`` columns.
+    """
+    df = _frame(X, est.feature_names_in_)
+    if isinstance(X, pd.DataFrame) or hasattr(X, "to_pandas"):
+        needed = list(est.feature_names_in_ if needed is None else needed)
+        missing = [f for f in needed if f not in df.columns]
+        if missing:
+            raise ValueError(f"X lacks {what} {missing}")
+        return df[needed] if select else df
+    if df.shape[1] != est.n_features_in_:
+        raise ValueError(f"X has {df.shape[1]} features, but {type(est).__name__} is expecting "
+                         f"{est.n_features_in_} features as input")
+    return df
+
+
 def _binary_y(y, n: int) -> np.ndarray:
     """Return the outcome as 0/1 floats.
 
@@ -220,16 +241,7 @@ class WoEBinner(JSONMixin, TransformerMixin, BaseEstimator):
         with the input's index and column names.
         """
         check_is_fitted(self, "bins_")
-        df = _frame(X, self.feature_names_in_)
-        names = [str(c) for c in df.columns]
-        if isinstance(X, pd.DataFrame) or hasattr(X, "to_pandas"):
-            missing = [n for n in self.feature_names_in_ if n not in names]
-            if missing:
-                raise ValueError(f"X lacks feature(s) {missing} seen in fit")
-            df = df[list(self.feature_names_in_)]
-        elif df.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {df.shape[1]} features, but WoEBinner is expecting "
-                             f"{self.n_features_in_} features as input")
+        df = _scoring_frame(self, X, what="feature(s) seen in fit")
         dtype = float if self.output == "woe" else np.int64
         out = np.empty((len(df), self.n_features_in_), dtype=dtype)
         for j, (name, col) in enumerate(zip(self.feature_names_in_, df.columns, strict=True)):
