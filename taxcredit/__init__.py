@@ -6,10 +6,11 @@ Tax tables → validated :class:`TaxDataset` → point-in-time features → a ba
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import datasets, features, modeling, strategies, strategy
+from . import datasets, features, modeling, profile, strategies, strategy
 from .data import TaxDataset
 from .errors import ArtifactError, TaxCreditError, TaxDataError
 from .features import build_features, build_features_folder
+from .profile import Profiler, build_profiles
 from .strategy import Strategy, StrategySpec, load_strategy
 
 try:
@@ -19,6 +20,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "ArtifactError",
+    "Profiler",
     "Strategy",
     "StrategySpec",
     "TaxCreditError",
@@ -27,10 +29,12 @@ __all__ = [
     "__version__",
     "build_features",
     "build_features_folder",
+    "build_profiles",
     "datasets",
     "features",
     "load_strategy",
     "modeling",
+    "profile",
     "strategies",
     "strategy",
 ]

@@ -24,6 +24,7 @@ from .data.stream import iter_folder
 from .errors import ArtifactError
 from .features import feature_inputs
 from .features.engine import build_features
+from .profile import join_profiles, needed_features, profiler_for
 from .strategy import load_strategy
 
 __all__ = ["score_folder"]
@@ -35,20 +36,24 @@ def _parts_dir(out: Path) -> Path:
     return out.with_name(out.name + ".parts")
 
 
-def _job(strategy_dir: Path, data: Path, as_of: str, chunk_size: int, lang: str) -> dict:
+def _job(strategy_dir: Path, data: Path, as_of: str, chunk_size: int, lang: str,
+         profile: bool) -> dict:
     card = json.loads((strategy_dir / "model_card.json").read_text(encoding="utf-8"))
     files = sorted((p.name, p.stat().st_size, int(p.stat().st_mtime))
                    for p in Path(data).glob("*.parquet"))
     return {"strategy_files": card.get("files"), "data": str(Path(data).resolve()),
             "data_files": files, "as_of": str(pd.Timestamp(as_of).date()),
-            "chunk_size": chunk_size, "lang": lang}
+            "chunk_size": chunk_size, "lang": lang, "profile": profile}
 
 
 def _score_range(strategy_dir: str, data: str, as_of: str, chunk_size: int, start: int,
-                 stop: int, parts: str, lang: str, validate: bool) -> int:
+                 stop: int, parts: str, lang: str, validate: bool, profile: bool) -> int:
     """Score chunks ``start..stop-1`` whose part file is not there yet; return how many."""
     strategy = load_strategy(strategy_dir)
     need = strategy.spec.needed_features()
+    profiler = profiler_for(strategy) if profile else None
+    if profiler is not None:
+        need = list(dict.fromkeys([*need, *needed_features(profiler)]))
     done = 0
     # every engine step runs, so read every declared input (not only the needed features')
     chunks = iter_folder(data, chunk_size, columns=feature_inputs(None), validate=validate,
@@ -58,7 +63,8 @@ def _score_range(strategy_dir: str, data: str, as_of: str, chunk_size: int, star
         if part.exists():
             continue
         X = build_features(chunk, as_of=as_of, features=need)
-        d = strategy.decide_features(X, lang=lang).reset_index()
+        d = (join_profiles(strategy, X, profiler=profiler, lang=lang) if profiler is not None
+             else strategy.decide_features(X, lang=lang)).reset_index()
         for c in ("decision", "grade", "rule_hits", "rule_messages", "reason_1", "reason_2",
                   "reason_3", "uscc"):
             d[c] = d[c].astype("str")  # one schema for every part, even all-missing ones
@@ -70,7 +76,7 @@ def _score_range(strategy_dir: str, data: str, as_of: str, chunk_size: int, star
 
 
 def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_jobs: int = 1,
-                 lang: str = "zh", validate: bool = True,
+                 lang: str = "zh", validate: bool = True, profile: bool = False,
                  progress: Callable[[int, int], None] | None = None) -> dict:
     """Decide for every enterprise of a Parquet folder; write one Parquet file.
 
@@ -92,6 +98,9 @@ def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_
         Language of rule messages and reasons.
     validate : bool
         Validate each chunk (skipped for a folder ``taxcredit validate`` recorded as clean).
+    profile : bool
+        Join each enterprise's profile (dimension scores, strengths, weaknesses, peer
+        medians) to its decision, against the reference the strategy carries.
     progress : callable, optional
         Called with (parts done, parts in all) as ranges finish.
 
@@ -109,7 +118,9 @@ def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_
     n_ent = pq.ParquetFile(data / "enterprises.parquet").metadata.num_rows
     n_chunks = max(1, -(-n_ent // chunk_size))
     parts = _parts_dir(out)
-    job = json.loads(json.dumps(_job(strategy_dir, data, as_of, chunk_size, lang)))
+    if profile:  # fail now, not in a worker: the strategy must carry a reference
+        profiler_for(load_strategy(strategy_dir))
+    job = json.loads(json.dumps(_job(strategy_dir, data, as_of, chunk_size, lang, profile)))
     if parts.exists():
         old = json.loads((parts / JOB).read_text(encoding="utf-8")) \
             if (parts / JOB).is_file() else None
@@ -121,7 +132,7 @@ def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_
     n_ranges = min(n_chunks, max(8, 2 * n_jobs))  # progress and restarts by range
     bounds = [round(i * n_chunks / n_ranges) for i in range(n_ranges + 1)]
     tasks = [delayed(_score_range)(str(strategy_dir), str(data), str(as_of), chunk_size, a, b,
-                                   str(parts), lang, validate)
+                                   str(parts), lang, validate, profile)
              for a, b in itertools.pairwise(bounds)]
     if n_jobs == 1:
         for i, t in enumerate(tasks):

@@ -274,12 +274,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     strategy = _strategy(args.strategy)
     ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
     strategy.fit(ds, target=args.target, until=args.until)
+    from ..profile import fit_reference
+
+    profiler = fit_reference(strategy, ds, target=args.target, until=args.until)
     folder = strategy.save(args.out)
     m = strategy.card_["metrics_calibration"]
     print(f"trained {strategy.spec.name!r} on {strategy.card_['n_train']:,} applications "
           f"({strategy.card_['training_window'][0]} – {strategy.card_['training_window'][1]}), "
           f"calibrated on {strategy.card_['n_calibration']:,}: AUC {m['auc']:.3f}, "
           f"KS {m['ks']:.3f}")
+    print(f"profile reference: {profiler.reference_['n_reference']:,} enterprises at their "
+          "latest application")
     print(f"saved to {folder}/ in {time.perf_counter() - t0:.1f} s")
     return EXIT_OK
 
@@ -299,13 +304,90 @@ def _cmd_score(args: argparse.Namespace) -> int:
     try:
         res = score_folder(args.strategy, args.data, args.as_of, args.out,
                            chunk_size=args.chunk_size, n_jobs=args.jobs, lang=args.lang,
-                           progress=progress)
+                           profile=args.profile, progress=progress)
     finally:
         bar.close()
     note = f" ({res['resumed']} chunk(s) from an earlier run)" if res["resumed"] else ""
     print(f"{res['rows']:,} enterprises decided → {res['out']} in "
           f"{time.perf_counter() - t0:.1f} s{note}")
     return EXIT_OK
+
+
+_CHARTS = (".png", ".svg", ".pdf")
+_TABLES = (".csv", ".parquet", ".json")
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ..data import TaxDataset
+    from ..errors import TaxDataError
+    from ..profile import build_profiles, needed_features, profiler_for
+    from ..profile.profiler import Profiler
+
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in _CHARTS + _TABLES:
+        raise ValueError(f"--out must end in one of {', '.join(_CHARTS + _TABLES)}; got "
+                         f"{out.name!r}")
+    usccs = list(dict.fromkeys(args.uscc or []))
+    if suffix in _CHARTS and not 1 <= len(usccs) <= 8:
+        raise ValueError("a chart shows 1 to 8 enterprises: name them with --uscc")
+    t0 = time.perf_counter()
+    ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
+    known = set(ds["enterprises"]["uscc"].astype(str))
+    unknown = [u for u in usccs if u not in known]
+    if unknown:
+        raise TaxDataError(f"--uscc: {len(unknown)} enterprise(s) not in {args.data}/"
+                           f"enterprises: {unknown[:5]}")
+    if args.strategy:
+        profiler = profiler_for(_strategy(args.strategy))
+        source = f"reference of strategy {args.strategy}"
+    else:  # the folder's enterprises at the as-of date are the reference
+        from ..features import build_features
+
+        profiler = Profiler()
+        profiler.fit(build_features(ds, as_of=args.as_of,
+                                    features=needed_features(profiler)))
+        source = f"reference: the {len(known):,} enterprises of {args.data} at {args.as_of}"
+    as_of = args.as_of
+    if usccs:
+        as_of = pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp(args.as_of)})
+    prof = build_profiles(ds, as_of, profiler=profiler, lang=args.lang, detail=args.detail)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix in _CHARTS:
+        from ..profile import chart
+
+        ax = (chart.radar(prof.iloc[0], lang=args.lang) if len(prof) == 1
+              else chart.compare(prof, lang=args.lang))
+        chart.save(ax, out)
+    elif suffix == ".parquet":
+        prof.reset_index().to_parquet(out, index=False)
+    elif suffix == ".csv":
+        prof.reset_index().to_csv(out, index=False, encoding="utf-8")
+    else:
+        prof.reset_index().to_json(out, orient="records", force_ascii=False, indent=1,
+                                   date_format="iso")
+    if len(prof) <= 8:
+        for key, row in prof.iterrows():
+            _print_profile(key, row)
+    print(f"{len(prof):,} profile(s) → {out} in {time.perf_counter() - t0:.1f} s ({source})")
+    return EXIT_OK
+
+
+def _print_profile(key, row) -> None:
+    import pandas as pd
+
+    from ..data.ids import mask_uscc
+    from ..features import DIMENSIONS
+
+    uscc = key[0] if isinstance(key, tuple) else key
+    dims = "  ".join(f"{zh} {row[f'score_{d}']:.0f}" for d, (zh, _) in DIMENSIONS.items()
+                     if pd.notna(row[f"score_{d}"]))
+    print(f"{mask_uscc(uscc)}  画像得分 {row['profile_score']:.0f} | {dims}")
+    for name in ("strengths", "weaknesses"):
+        if row[name]:
+            print(f"    {'+' if name == 'strengths' else '−'} {row[name]}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -371,8 +453,37 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes")
     s.add_argument("--lang", choices=("zh", "en"), default="zh",
                    help="language of messages and reasons")
+    s.add_argument("--profile", action="store_true",
+                   help="join each enterprise's profile (the strategy's reference) to its "
+                        "decision")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_score)
+
+    p = sub.add_parser(
+        "profile", help="enterprise profiles (多维度画像): a table, or a radar chart",
+        description="Profile enterprises of a data folder at an as-of date: six dimension "
+                    "scores 0-100 against their peers (industry x size x province), an overall "
+                    "score, strengths and weaknesses. Against a strategy's saved reference "
+                    "(--strategy), else against the folder's own enterprises. Out as a table "
+                    "(.csv/.parquet/.json) or a radar chart (.png/.svg/.pdf, 1 to 8 --uscc).",
+        epilog="examples:\n  taxcredit profile --data data/synthetic --as-of 2025-06-30 "
+               "--strategy models/sme_scorecard --uscc 91310000MA1K0000X1 --out radar.png\n"
+               "  taxcredit profile --data data/synthetic --as-of 2025-06-30 "
+               "--out profiles.parquet",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True, metavar="DIR")
+    p.add_argument("--as-of", required=True, metavar="DATE")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="table (.csv, .parquet, .json) or chart (.png, .svg, .pdf)")
+    p.add_argument("--strategy", metavar="NAME|DIR",
+                   help="a fitted strategy whose profile reference to use")
+    p.add_argument("--uscc", nargs="+", metavar="USCC", help="only these enterprises")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text")
+    p.add_argument("--detail", action="store_true",
+                   help="add each indicator's peer percentile (tables)")
+    p.add_argument("--lenient-uscc", action="store_true",
+                   help="accept USCCs failing the check character")
+    p.set_defaults(func=_cmd_profile)
 
     g = sub.add_parser(
         "generate", help="generate a synthetic population of enterprises and their tax data",

@@ -2,7 +2,9 @@
 
 A folder holds ``strategy.toml`` (the spec), ``model.json`` (a scorecard's bins and points, or
 LightGBM's text model inside JSON), ``calibration.json`` and ``model_card.json`` (what was
-trained on what, with which library versions, and the hash of every other file). Loading
+trained on what, with which library versions, and the hash of every other file), and one
+``<name>.json`` per fitted add-on in ``Strategy.attachments_`` (such as the profile
+reference population). Loading
 re-hashes every file and refuses any that changed. Built-in models are plain JSON: nothing in
 the folder can run code when loaded. A bank's own scikit-learn model is saved with skops
 (``model.skops``; types it does not know are refused unless the caller trusts the file), or,
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +29,14 @@ __all__ = ["load_strategy", "save_strategy"]
 
 CARD = "model_card.json"
 _MODELS = {"scorecard": WoEScorecard, "gbm": GBMRiskModel}
+_RESERVED = {"model", "calibration", "model_card", "strategy"}
+
+
+def _attachment_file(name: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name) or name in _RESERVED:
+        raise ArtifactError(f"attachment name {name!r}: use lower-case letters, digits and _ "
+                            f"(not one of {sorted(_RESERVED)})")
+    return f"{name}.json"
 
 
 def _sha256(path: Path) -> str:
@@ -57,6 +68,13 @@ def save_strategy(strategy: Strategy, folder) -> Path:
     model_file = _save_model(strategy, folder)
     (folder / "calibration.json").write_text(
         json.dumps(strategy.calibrator_.to_dict(), indent=1), encoding="utf-8")
+    _drop_stale_attachments(folder, keep=set(strategy.attachments_))
+    attached = []
+    for name, payload in sorted(strategy.attachments_.items()):
+        file = _attachment_file(name)
+        (folder / file).write_text(json.dumps(payload, ensure_ascii=False, allow_nan=False,
+                                              separators=(",", ":")), encoding="utf-8")
+        attached.append(file)
     card = {
         "strategy": strategy.spec.name, "version": strategy.spec.version,
         "title": {"zh": strategy.spec.zh, "en": strategy.spec.en},
@@ -64,11 +82,24 @@ def save_strategy(strategy: Strategy, folder) -> Path:
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "libraries": _versions(), **strategy.card_,
         "model_file": model_file,
-        "files": {name: _sha256(folder / name) for name in _files(model_file)},
+        "attachments": sorted(strategy.attachments_),
+        "files": {name: _sha256(folder / name)
+                  for name in (*_files(model_file), *attached)},
     }
     (folder / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=1),
                                encoding="utf-8")
     return folder
+
+
+def _drop_stale_attachments(folder: Path, keep: set[str]) -> None:
+    """Remove add-on files an earlier save listed and this one does not have."""
+    try:
+        old = json.loads((folder / CARD).read_text(encoding="utf-8")).get("attachments", [])
+    except (OSError, json.JSONDecodeError):
+        return
+    for name in old if isinstance(old, list) else []:
+        if name not in keep:
+            (folder / _attachment_file(name)).unlink(missing_ok=True)
 
 
 def _files(model_file: str) -> tuple[str, ...]:
@@ -145,7 +176,10 @@ def load_strategy(folder, *, trusted: bool = False) -> Strategy:
     model_file = card.get("model_file", "model.json")
     if model_file not in ("model.json", "model.skops", "model.joblib"):
         raise ArtifactError(f"{card_file}: unexpected model file {model_file!r}")
-    for name in _files(model_file):
+    attachments = card.get("attachments", [])
+    if not isinstance(attachments, list):
+        raise ArtifactError(f"{card_file}: 'attachments' must be a list of names")
+    for name in (*_files(model_file), *map(_attachment_file, attachments)):
         path = folder / name
         want = card.get("files", {}).get(name)
         if want is None:
@@ -166,7 +200,13 @@ def load_strategy(folder, *, trusted: bool = False) -> Strategy:
     strategy.model_ = _load_model(spec, folder / model_file, trusted)
     strategy.calibrator_ = PDCalibrator.from_dict(
         json.loads((folder / "calibration.json").read_text(encoding="utf-8")))
+    for name in attachments:
+        try:
+            strategy.attachments_[name] = json.loads(
+                (folder / _attachment_file(name)).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:  # pragma: no cover - the hash matched
+            raise ArtifactError(f"{folder / _attachment_file(name)}: not JSON ({exc})") from exc
     strategy.card_ = {k: v for k, v in card.items()
                       if k not in ("files", "libraries", "created", "strategy", "version",
-                                   "title", "model_type", "model_file")}
+                                   "title", "model_type", "model_file", "attachments")}
     return strategy

@@ -38,6 +38,10 @@ class StrategySpec:
         Decision bands on the calibrated PD.
     limits : LimitPolicy
     rules : tuple of Rule
+    profile : dict
+        The ``[profile]`` table: how the bank's enterprise profile is built (peer-group
+        size, indicator weights and dimension membership). Kept here as plain data and
+        checked by :mod:`taxcredit.profile`, which reads it.
     """
 
     name: str
@@ -53,6 +57,7 @@ class StrategySpec:
     refer_max_pd: float = 0.06
     limits: LimitPolicy = field(default_factory=LimitPolicy)
     rules: tuple[Rule, ...] = ()
+    profile: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.model_type not in MODEL_TYPES:
@@ -108,12 +113,14 @@ class StrategySpec:
                          "refer_max_pd": self.refer_max_pd},
             "limits": {k: v for k, v in self.limits.to_dict().items() if v is not None},
             "rules": [r.to_dict() for r in self.rules],
+            **({"profile": dict(self.profile)} if self.profile else {}),
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> StrategySpec:
         """Build from the tables of ``strategy.toml`` (unknown keys are an error)."""
-        allowed = {"strategy", "model", "scale", "grades", "decision", "limits", "rules"}
+        allowed = {"strategy", "model", "scale", "grades", "decision", "limits", "rules",
+                   "profile"}
         extra = sorted(set(d) - allowed)
         if extra:
             raise ValueError(f"strategy.toml: unknown table(s) {extra}; expected {sorted(allowed)}")
@@ -141,6 +148,7 @@ class StrategySpec:
             refer_max_pd=float(dec.get("refer_max_pd", 0.06)),
             limits=LimitPolicy.from_dict(lim) if lim else LimitPolicy(),
             rules=tuple(Rule(**r) for r in d.get("rules", [])),
+            profile=_table(d.get("profile", {}), "profile"),
         )
 
     @classmethod
@@ -157,6 +165,12 @@ class StrategySpec:
     def to_toml(self) -> str:
         """Return the spec as TOML text (what :meth:`from_toml` reads back)."""
         return to_toml(self.to_dict())
+
+
+def _table(v, name: str) -> dict:
+    if not isinstance(v, dict):
+        raise ValueError(f"strategy.toml: [{name}] must be a table, got {type(v).__name__}")
+    return dict(v)
 
 
 def _toml_value(v) -> str:

@@ -54,6 +54,9 @@ class Strategy:
         self.model_ = None
         self.calibrator_: PDCalibrator | None = None
         self.card_: dict = {}
+        #: Fitted add-ons saved with the strategy as ``<name>.json`` and hashed in the model
+        #: card (e.g. the profile reference population, see :mod:`taxcredit.profile`).
+        self.attachments_: dict[str, dict] = {}
 
     def __repr__(self) -> str:
         state = "fitted" if self.model_ is not None else "not fitted"

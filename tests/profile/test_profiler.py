@@ -9,7 +9,7 @@ import pytest
 import taxcredit as tc
 from taxcredit.features import DIMENSIONS
 from taxcredit.modeling import metrics
-from taxcredit.profile import Profiler
+from taxcredit.profile import LEVELS, Profiler
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +60,33 @@ def test_small_peer_groups_fall_back_to_broader_ones(population):
     fine = Profiler(min_group_size=1).fit(X)
     p_huge = huge.percentiles(X.head(100))
     assert p_huge.notna().any().any()
-    everyone = {k: v for k, v in huge.reference_.items() if k[0] == ()}
-    assert all(len(v) == 1 for v in everyone.values() if v)
-    assert not any(huge.reference_[(lv, f)] for lv, f in huge.reference_ if lv)
-    assert any(fine.reference_[(lv, f)] for lv, f in fine.reference_ if len(lv) == 3)
+    levels = {li for li, _ in huge.reference_["grids"]}
+    assert levels == {len(LEVELS) - 1}
+    assert all(names == ["*"] for names, _ in huge.reference_["grids"].values())
+    assert any(li == 0 for li, _ in fine.reference_["grids"])
 
 
+def test_fallback_uses_the_broader_group_values(population):
+    """A row of a too-small finest group gets the percentile of its section x size group."""
+    _, X = population
+    prof = Profiler(min_group_size=40).fit(X)
+    cols = [X[c].astype(object).astype(str) for c in ("industry_section", "size_class",
+                                                       "province")]
+    keys = cols[0] + "|" + cols[1] + "|" + cols[2]
+    sizes = keys.map(keys.value_counts())
+    row = X[(sizes < 10).to_numpy()].head(1)
+    assert len(row) == 1
+    fid = "tax_12m"
+    peers = X[(X["industry_section"] == row["industry_section"].iloc[0])
+              & (X["size_class"] == row["size_class"].iloc[0])][fid].dropna()
+    assert len(peers) >= 40
+    got = prof.percentiles(row, oriented=False)[fid].iloc[0]
+    v = row[fid].iloc[0]
+    # independent: the empirical mid-rank percentile among those peers (grid has 5% steps)
+    expected = 100 * ((peers < v).mean() + (peers <= v).mean()) / 2
+    assert abs(got - expected) <= 6.0
+    finest = X[keys == keys[row.index].iloc[0]][fid].dropna()
+    assert len(finest) < 40  # so the finest group was indeed skipped
 def test_adding_enterprises_after_fitting_changes_no_profile(population, fitted):
     _, X = population
     one = fitted.profile(X.head(20))

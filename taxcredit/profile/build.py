@@ -1,0 +1,152 @@
+"""Profiles with a bank strategy: fit its reference, save it with it, join its decisions.
+
+The reference population of a strategy is the enterprises it was trained on, each at its
+latest application date (point in time), profiled with the settings of the strategy's
+``[profile]`` table. It travels with the strategy as an attachment (``profile_reference.json``,
+hashed in the model card), so a profile taken today compares with the portfolio's.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..data import TaxDataset
+from ..errors import ArtifactError, TaxDataError
+from ..features import build_features
+from ..strategy import Strategy
+from .profiler import LEVELS, Profiler
+
+__all__ = ["ATTACHMENT", "build_profiles", "decide_with_profiles", "fit_reference",
+           "join_profiles", "needed_features", "profiler_for"]
+
+#: Name of the strategy attachment holding the fitted reference.
+ATTACHMENT = "profile_reference"
+
+
+def needed_features(profiler: Profiler) -> list[str]:
+    """Features a profile reads: its indicators and the peer-group keys."""
+    return [*profiler.indicators, *sorted({c for lv in LEVELS for c in lv})]
+
+
+def fit_reference(strategy: Strategy, ds: TaxDataset, *, target: str | None = None,
+                  until=None) -> Profiler:
+    """Fit the profile reference of a strategy and attach it (saved with the strategy).
+
+    Parameters
+    ----------
+    strategy : Strategy
+        Its spec's ``[profile]`` table gives the settings.
+    ds : TaxDataset
+        The data the strategy was (or is being) trained on, with ``applications``.
+    target : str, optional
+        Outcome column; only applications with a known outcome are used, like the
+        strategy's training set (default: the strategy's target, else ``default_12m``).
+    until : date-like, optional
+        Only applications dated before this.
+
+    Returns
+    -------
+    Profiler
+        The fitted profiler (also stored in ``strategy.attachments_``).
+    """
+    profiler = Profiler.from_params(strategy.spec.profile,
+                                    where=f"strategy {strategy.spec.name!r} [profile]")
+    if "applications" not in ds:
+        raise TaxDataError("fitting a profile reference needs the applications table")
+    apps = ds["applications"]
+    target = target or strategy.card_.get("target", "default_12m")
+    if target in apps.columns:
+        apps = apps[apps[target].notna()]
+    if until is not None:
+        apps = apps[apps["application_date"] < pd.Timestamp(until)]
+    if not len(apps):
+        raise TaxDataError("no applications to fit the profile reference on")
+    latest = (apps.sort_values(["uscc", "application_date"], kind="mergesort")
+              .drop_duplicates("uscc", keep="last"))
+    pairs = latest[["uscc", "application_date"]].rename(columns={"application_date": "as_of"})
+    X = build_features(ds, as_of=pairs, features=needed_features(profiler))
+    profiler.fit(X)
+    strategy.attachments_[ATTACHMENT] = profiler.to_dict()
+    return profiler
+
+
+def profiler_for(strategy: Strategy) -> Profiler:
+    """Return the fitted profiler a strategy carries (see :func:`fit_reference`)."""
+    ref = strategy.attachments_.get(ATTACHMENT)
+    if ref is None:
+        raise ArtifactError(
+            f"strategy {strategy.spec.name!r} has no profile reference: fit one with "
+            "taxcredit.profile.fit_reference(strategy, ds) (taxcredit train does) and save "
+            "the strategy again")
+    return Profiler.from_dict(ref)
+
+
+def build_profiles(ds: TaxDataset, as_of, *, strategy: Strategy | None = None,
+                   profiler: Profiler | None = None, lang: str = "zh",
+                   detail: bool = False) -> pd.DataFrame:
+    """Profile every enterprise (one date) or every (uscc, as_of) pair.
+
+    Parameters
+    ----------
+    ds : TaxDataset
+    as_of : date-like or DataFrame of (uscc, as_of)
+    strategy : Strategy, optional
+        Use the reference this strategy carries.
+    profiler : Profiler, optional
+        Use this fitted profiler. With neither, the reference is fitted on the enterprises
+        being profiled (a portfolio compared with itself).
+    lang : {"zh", "en"}
+    detail : bool
+        Add each indicator's peer percentile (``pct_<indicator>``).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by (uscc, as_of): the dimension scores, ``profile_score``, ``strengths``,
+        ``weaknesses`` (see :meth:`Profiler.profile`) and the peer medians
+        (``peer_<dimension>``).
+    """
+    if strategy is not None and profiler is not None:
+        raise ValueError("give a strategy or a profiler, not both")
+    if strategy is not None:
+        profiler = profiler_for(strategy)
+    own = profiler is None
+    if own:
+        profiler = Profiler()
+    X = build_features(ds, as_of=as_of, features=needed_features(profiler))
+    if own:
+        profiler.fit(X)
+    return _profile_frame(profiler, X, lang=lang, detail=detail)
+
+
+def _profile_frame(profiler: Profiler, X: pd.DataFrame, *, lang: str,
+                   detail: bool) -> pd.DataFrame:
+    out = profiler.profile(X, lang=lang, detail=detail)
+    return pd.concat([out, profiler.peer_medians(X)], axis=1)
+
+
+def decide_with_profiles(strategy: Strategy, ds: TaxDataset, as_of, *, lang: str = "zh",
+                         reasons: str = "not_approved", detail: bool = False) -> pd.DataFrame:
+    """:meth:`Strategy.decide` with the enterprise profile joined to each decision.
+
+    The features are built once for both. Columns: the decision output, then the profile
+    columns of :func:`build_profiles`.
+    """
+    profiler = profiler_for(strategy)
+    need = list(dict.fromkeys([*strategy.spec.needed_features(), *needed_features(profiler)]))
+    X = build_features(ds, as_of=as_of, features=need)
+    return join_profiles(strategy, X, profiler=profiler, lang=lang, reasons=reasons,
+                         detail=detail)
+
+
+def join_profiles(strategy: Strategy, X: pd.DataFrame, *, profiler: Profiler | None = None,
+                  lang: str = "zh", reasons: str = "not_approved",
+                  detail: bool = False) -> pd.DataFrame:
+    """:func:`decide_with_profiles` on features already built."""
+    profiler = profiler or profiler_for(strategy)
+    decisions = strategy.decide_features(X, lang=lang, reasons=reasons)
+    prof = _profile_frame(profiler, X, lang=lang, detail=detail)
+    clash = sorted(set(decisions.columns) & set(prof.columns))
+    if clash:  # pragma: no cover - the column names are disjoint by construction
+        raise ValueError(f"decision and profile columns clash: {clash}")
+    return pd.concat([decisions, prof], axis=1)
