@@ -16,6 +16,7 @@ import numpy as np
 from . import datasets
 from .features import build_features
 from .modeling import metrics
+from .profile import fit_reference, join_profiles, needed_features
 from .strategy import Rule, evaluate_rules
 from .strategy.registry import get
 
@@ -34,8 +35,9 @@ def run_demo(out, *, n_enterprises: int = 60_000, seed: int = 7, strategy: str =
              test_share: float = 0.3, log=print) -> dict:
     """Run the demonstration; write its outputs to ``out``; return the summary.
 
-    Outputs: ``strategy/`` (the fitted strategy artifact), ``decisions.parquet`` (one row per
-    out-of-time application) and ``summary.json``.
+    Outputs: ``strategy/`` (the fitted strategy artifact with its profile reference),
+    ``decisions.parquet`` (one row per out-of-time application: the decision and the
+    enterprise profile) and ``summary.json``.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -50,12 +52,14 @@ def run_demo(out, *, n_enterprises: int = 60_000, seed: int = 7, strategy: str =
     log(f"2/4 training strategy {strategy!r} on {int((apps['application_date'] < cut).sum()):,} "
         f"applications before {cut.date()} …")
     s = get(strategy).fit(ds, until=cut)
+    profiler = fit_reference(s, ds, until=cut)
     s.save(out / "strategy")
     log(f"3/4 deciding {len(later):,} later applications (out of time) …")
     pairs = later[["uscc", "application_date"]].rename(columns={"application_date": "as_of"})
-    need = sorted(set(s.spec.needed_features()) | set().union(*(r.features for r in RULE_ONLY)))
+    need = sorted(set(s.spec.needed_features()) | set(needed_features(profiler))
+                  | set().union(*(r.features for r in RULE_ONLY)))
     X = build_features(ds, as_of=pairs, features=need)
-    decisions = s.decide_features(X)
+    decisions = join_profiles(s, X, profiler=profiler)
     y = later["default_12m"].astype(int).to_numpy()
     decisions.reset_index().assign(application_id=later["application_id"].to_numpy(),
                                    default_12m=y).to_parquet(out / "decisions.parquet",
@@ -81,10 +85,19 @@ def run_demo(out, *, n_enterprises: int = 60_000, seed: int = 7, strategy: str =
         "model_bad_rate_at_rule_approval_rate": float(y[model_same].mean()) if k else None,
         "model_approval_rate_at_rule_bad_rate": _approval_at(p, y, float(y[rules_ok].mean()))
         if k else None,
+        **_by_profile(decisions["profile_score"].to_numpy(), y),
         "seconds": time.perf_counter() - t0,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     return summary
+
+
+def _by_profile(score: np.ndarray, y: np.ndarray) -> dict:
+    """Default rates of the lowest and highest fifth by profile score."""
+    ok = ~np.isnan(score)
+    lo, hi = np.quantile(score[ok], [0.2, 0.8])
+    return {"default_rate_lowest_profile_fifth": float(y[ok & (score <= lo)].mean()),
+            "default_rate_highest_profile_fifth": float(y[ok & (score >= hi)].mean())}
 
 
 def _approval_at(p: np.ndarray, y: np.ndarray, bad_rate: float) -> float:
@@ -111,6 +124,8 @@ def format_summary(s: dict) -> str:
         f"  the model at that approval rate: bad rate "
         f"{pct(s['model_bad_rate_at_rule_approval_rate'])}; at that bad rate it approves "
         f"{pct(s['model_approval_rate_at_rule_bad_rate'])}",
+        f"  profiles: default rate {pct(s['default_rate_lowest_profile_fifth'])} in the lowest "
+        f"fifth by profile score, {pct(s['default_rate_highest_profile_fifth'])} in the highest",
         f"done in {s['seconds']:.0f} s",
     ]
     return "\n".join(lines)

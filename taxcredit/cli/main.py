@@ -254,8 +254,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     summary = run_demo(args.out, n_enterprises=args.enterprises, seed=args.seed,
                        strategy=args.strategy, log=log)
     print(format_summary(summary))
-    print(f"outputs in {args.out}/: strategy/ (fitted strategy and model card), "
-          "decisions.parquet, summary.json")
+    print(f"outputs in {args.out}/: strategy/ (fitted strategy, model card, profile "
+          "reference), decisions.parquet (decisions and profiles), summary.json")
     return EXIT_OK
 
 
@@ -273,9 +273,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     strategy = _strategy(args.strategy)
     ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
-    strategy.fit(ds, target=args.target, until=args.until)
-    from ..profile import fit_reference
+    from ..profile import Profiler, fit_reference
 
+    Profiler.from_params(strategy.spec.profile,  # bad settings fail before the long fit
+                         where=f"strategy {strategy.spec.name!r} [profile]")
+    strategy.fit(ds, target=args.target, until=args.until)
     profiler = fit_reference(strategy, ds, target=args.target, until=args.until)
     folder = strategy.save(args.out)
     m = strategy.card_["metrics_calibration"]

@@ -49,29 +49,40 @@ def round_significant(x: np.ndarray, digits: int = SIGNIFICANT) -> np.ndarray:
     return np.char.mod(f"%.{digits}g", x).astype(float).reshape(x.shape)
 
 
+def _count_below(flat: np.ndarray, first: np.ndarray, v: np.ndarray, width: int,
+                 strict: bool) -> np.ndarray:
+    """Grid points ``<`` (or ``<=``) each value in its row: a branch-free binary search."""
+    count = np.zeros(len(v), dtype=np.int64)
+    step = 1 << int(np.ceil(np.log2(width)))
+    while step:
+        probe = count + (step - 1)
+        ok = probe < width
+        np.minimum(probe, width - 1, out=probe)
+        q = flat[first + probe]
+        ok &= (q < v) if strict else (q <= v)
+        count += step * ok
+        step >>= 1
+    return count
+
+
 def percentile_in_grid(v: np.ndarray, grid: np.ndarray, g: np.ndarray) -> np.ndarray:
     """Percentile (0–100) of each value ``v[i]`` in the grid row ``grid[g[i]]``.
 
     A branch-free binary search of every value in its own row at once: each step halves
-    the candidate range of all values together (a few passes over the values, no sort).
+    the candidate range of all values together (a few passes over the values, no sort); a
+    second search, for "at or below", only for the values equal to a grid point.
     """
     width = grid.shape[1]
     if not len(v):
         return np.empty(0)
     flat = np.ascontiguousarray(grid).ravel()
     first = g.astype(np.int64) * width
-    less = np.zeros(len(v), dtype=np.int64)  # grid points < v
-    upto = np.zeros(len(v), dtype=np.int64)  # grid points <= v
-    step = 1 << int(np.ceil(np.log2(width)))
-    while step:
-        for count, strict in ((less, True), (upto, False)):
-            probe = count + (step - 1)
-            ok = probe < width
-            np.minimum(probe, width - 1, out=probe)
-            q = flat[first + probe]
-            ok &= (q < v) if strict else (q <= v)
-            count += step * ok
-        step >>= 1
+    less = _count_below(flat, first, v, width, strict=True)  # grid points < v
+    upto = less.copy()  # grid points <= v: more only where v equals a grid point
+    at = flat[first + np.minimum(less, width - 1)]
+    tie = np.flatnonzero((less < width) & (at == v))
+    if len(tie):
+        upto[tie] = _count_below(flat, first[tie], v[tie], width, strict=False)
     k = np.clip(less - 1, 0, width - 1)
     lo = flat[first + k]
     hi = flat[first + np.clip(less, 0, width - 1)]

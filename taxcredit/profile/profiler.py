@@ -259,12 +259,11 @@ class Profiler:
         if missing:
             raise ValueError(f"the feature frame lacks the peer-group keys {missing}")
         keys = [pd.factorize(_keys(X, level)) for level in LEVELS]
-        out = {}
-        for fid in self.indicators:
-            if fid not in X.columns:
-                continue
+        ids = [fid for fid in self.indicators if fid in X.columns]
+        out = np.full((len(X), len(ids)), np.nan, order="F")  # columns contiguous
+        for j, fid in enumerate(ids):
             v = X[fid].to_numpy(dtype=float, na_value=np.nan)
-            pct = np.full(len(X), np.nan)
+            pct = out[:, j]
             todo = np.isfinite(v)
             for li in range(len(LEVELS)):  # the finest peer group that has a reference
                 if not todo.any():
@@ -278,9 +277,9 @@ class Profiler:
                 if use.any():
                     pct[use] = percentile_in_grid(v[use], grid[1], g[use])
                     todo &= ~use
-            direction = _FEATURES[fid].direction
-            out[fid] = _orient(pct, direction) if oriented else pct
-        return pd.DataFrame(out, index=X.index)
+            if oriented:
+                pct[:] = _orient(pct, _FEATURES[fid].direction)
+        return pd.DataFrame(out, index=X.index, columns=ids, copy=False)
 
     def _dimension_scores(self, P: pd.DataFrame) -> pd.DataFrame:
         out = {}

@@ -68,7 +68,7 @@ def test_the_reference_round_trips_through_json(X, tmp_path):
     pd.testing.assert_frame_equal(back.profile(X, lang="en"), prof.profile(X, lang="en"))
     pd.testing.assert_frame_equal(back.peer_medians(X), prof.peer_medians(X))
     d = json.loads(path.read_text(encoding="utf-8"))
-    d["grids"][0]["quantiles"][0] = d["grids"][0]["quantiles"][0][::-1][:-1] + [-1e9]
+    d["grids"][0]["quantiles"][0] = [*d["grids"][0]["quantiles"][0][::-1][:-1], -1e9]
     with pytest.raises(ValueError, match="malformed"):
         Profiler.from_dict(d)
     with pytest.raises(ValueError, match="not a profile reference"):

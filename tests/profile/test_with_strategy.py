@@ -11,8 +11,7 @@ import taxcredit as tc
 from taxcredit import batch
 from taxcredit.cli.main import main
 from taxcredit.errors import ArtifactError
-from taxcredit.profile import (ATTACHMENT, decide_with_profiles, fit_reference,
-                               profiler_for)
+from taxcredit.profile import ATTACHMENT, decide_with_profiles, fit_reference, profiler_for
 from taxcredit.strategy import StrategySpec
 
 AS_OF = "2025-06-30"
@@ -48,7 +47,7 @@ def test_profile_settings_round_trip_through_strategy_toml(tmp_path):
 
 
 def test_the_reference_is_saved_with_the_strategy_and_guarded(setup, tmp_path):
-    _, ds, strategy, folder = setup
+    _, _, strategy, folder = setup
     loaded = tc.load_strategy(folder)
     assert loaded.attachments_[ATTACHMENT] == json.loads(json.dumps(
         strategy.attachments_[ATTACHMENT]))
@@ -65,7 +64,7 @@ def test_the_reference_is_saved_with_the_strategy_and_guarded(setup, tmp_path):
     ref = json.loads((copy / "profile_reference.json").read_text(encoding="utf-8"))
     ref["n_reference"] += 1
     (copy / "profile_reference.json").write_text(json.dumps(ref), encoding="utf-8")
-    with pytest.raises(ArtifactError, match="profile_reference.json"):
+    with pytest.raises(ArtifactError, match=r"profile_reference\.json"):
         tc.load_strategy(copy)
     # saving again without the reference removes the stale file
     bare = tc.load_strategy(folder)
@@ -99,7 +98,7 @@ def test_a_profile_does_not_move_when_other_enterprises_are_added(setup):
 
 
 def test_batch_scoring_with_profiles_equals_in_memory(setup, tmp_path):
-    data, ds, strategy, folder = setup
+    data, ds, _, folder = setup
     out = tmp_path / "scores.parquet"
     batch.score_folder(folder, data, AS_OF, out, chunk_size=700, n_jobs=1, profile=True)
     got = pd.read_parquet(out)
