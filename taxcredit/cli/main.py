@@ -482,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--uscc", nargs="+", metavar="USCC", help="only these enterprises")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text")
     p.add_argument("--detail", action="store_true",
-                   help="add each indicator's peer percentile (tables)")
+                   help="add each indicator's value and peer percentile (tables)")
     p.add_argument("--lenient-uscc", action="store_true",
                    help="accept USCCs failing the check character")
     p.set_defaults(func=_cmd_profile)

@@ -97,7 +97,8 @@ def build_profiles(ds: TaxDataset, as_of, *, strategy: Strategy | None = None,
         being profiled (a portfolio compared with itself).
     lang : {"zh", "en"}
     detail : bool
-        Add each indicator's peer percentile (``pct_<indicator>``).
+        Add each indicator's oriented peer percentile (``pct_<indicator>``) and its value
+        (``value_<indicator>``).
 
     Returns
     -------
@@ -122,7 +123,10 @@ def build_profiles(ds: TaxDataset, as_of, *, strategy: Strategy | None = None,
 def _profile_frame(profiler: Profiler, X: pd.DataFrame, *, lang: str,
                    detail: bool) -> pd.DataFrame:
     out = profiler.profile(X, lang=lang, detail=detail)
-    return pd.concat([out, profiler.peer_medians(X)], axis=1)
+    parts = [out, profiler.peer_medians(X)]
+    if detail:  # each indicator's value next to its percentile
+        parts.append(X[[c for c in profiler.indicators if c in X.columns]].add_prefix("value_"))
+    return pd.concat(parts, axis=1)
 
 
 def decide_with_profiles(strategy: Strategy, ds: TaxDataset, as_of, *, lang: str = "zh",
