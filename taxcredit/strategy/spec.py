@@ -42,6 +42,9 @@ class StrategySpec:
         The ``[profile]`` table: how the bank's enterprise profile is built (peer-group
         size, indicator weights and dimension membership). Kept here as plain data and
         checked by :mod:`taxcredit.profile`, which reads it.
+    monitoring : dict
+        The ``[monitoring]`` table: the bank's post-loan early-warning rules (which run,
+        thresholds, levels), checked by :mod:`taxcredit.monitoring`.
     """
 
     name: str
@@ -58,6 +61,7 @@ class StrategySpec:
     limits: LimitPolicy = field(default_factory=LimitPolicy)
     rules: tuple[Rule, ...] = ()
     profile: dict = field(default_factory=dict)
+    monitoring: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.model_type not in MODEL_TYPES:
@@ -114,13 +118,14 @@ class StrategySpec:
             "limits": {k: v for k, v in self.limits.to_dict().items() if v is not None},
             "rules": [r.to_dict() for r in self.rules],
             **({"profile": dict(self.profile)} if self.profile else {}),
+            **({"monitoring": dict(self.monitoring)} if self.monitoring else {}),
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> StrategySpec:
         """Build from the tables of ``strategy.toml`` (unknown keys are an error)."""
         allowed = {"strategy", "model", "scale", "grades", "decision", "limits", "rules",
-                   "profile"}
+                   "profile", "monitoring"}
         extra = sorted(set(d) - allowed)
         if extra:
             raise ValueError(f"strategy.toml: unknown table(s) {extra}; expected {sorted(allowed)}")
@@ -149,6 +154,7 @@ class StrategySpec:
             limits=LimitPolicy.from_dict(lim) if lim else LimitPolicy(),
             rules=tuple(Rule(**r) for r in d.get("rules", [])),
             profile=_table(d.get("profile", {}), "profile"),
+            monitoring=_table(d.get("monitoring", {}), "monitoring"),
         )
 
     @classmethod

@@ -1,0 +1,277 @@
+"""Early-warning rules: each fires on a hand-made enterprise and stays silent on its twin."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from taxcredit.data import TaxDataset
+from taxcredit.monitoring import RULES, WarningConfig, early_warnings
+
+U = "91110108551385082Q"
+AS_OF = pd.Timestamp("2025-06-30")
+d = pd.Timestamp
+
+
+def _ds(**tables) -> TaxDataset:
+    ent = pd.DataFrame({"uscc": [U], "industry_code": ["I6510"], "region_code": ["110108"],
+                        "taxpayer_type": ["general"], "status": ["normal"],
+                        "registration_date": [d("2015-03-02")]})
+    return TaxDataset({"enterprises": ent, **tables})
+
+
+def vat(sales_by_month: dict[str, float], freq: str = "monthly") -> pd.DataFrame:
+    ends = pd.DatetimeIndex([d(m) + pd.offsets.MonthEnd(0) for m in sales_by_month])
+    starts = ends - pd.offsets.MonthBegin(1) if freq == "monthly" else \
+        ends - pd.offsets.QuarterBegin(1, startingMonth=1)
+    return pd.DataFrame({"uscc": U, "period_start": starts, "period_end": ends,
+                         "filing_frequency": freq, "taxable_sales": list(sales_by_month.values()),
+                         "filing_date": ends + pd.Timedelta(days=10)})
+
+
+def months(first: str, last: str, value: float = 100_000.0) -> dict[str, float]:
+    return {str(m.date()): value for m in pd.date_range(first, last, freq="MS")}
+
+
+def events(*rows) -> pd.DataFrame:
+    return pd.DataFrame({"event_id": [f"E{i}" for i in range(len(rows))], "uscc": U,
+                         "event_type": [r[0] for r in rows],
+                         "event_date": [d(r[1]) for r in rows],
+                         "amount": [r[2] if len(r) > 2 else None for r in rows]})
+
+
+def grades(*rows) -> pd.DataFrame:
+    return pd.DataFrame({"uscc": U, "year": [r[0] for r in rows], "grade": [r[1] for r in rows],
+                         "effective_date": [d(r[2]) for r in rows]})
+
+
+def payments(*rows) -> pd.DataFrame:  # (amount, due, paid or None)
+    return pd.DataFrame({"uscc": U, "tax_type": "vat", "amount": [r[0] for r in rows],
+                         "due_date": [d(r[1]) for r in rows],
+                         "period_end": [d(r[1]) - pd.offsets.MonthEnd(1) for r in rows],
+                         "payment_date": [d(r[2]) if r[2] else pd.NaT for r in rows]})
+
+
+def invoices(out: dict[str, tuple], inn: dict[str, float] | None = None) -> pd.DataFrame:
+    """out: month → (amount, count, red_amount); inn: month → amount."""
+    rows = [{"period_end": d(m) + pd.offsets.MonthEnd(0), "direction": "out", "amount": a,
+             "count": c, "red_amount": r} for m, (a, c, r) in out.items()]
+    rows += [{"period_end": d(m) + pd.offsets.MonthEnd(0), "direction": "in", "amount": a,
+              "count": 5, "red_amount": 0.0} for m, a in (inn or {}).items()]
+    return pd.DataFrame(rows).assign(uscc=U)
+
+
+def payroll(heads: dict[str, int]) -> pd.DataFrame:
+    ends = [d(m) + pd.offsets.MonthEnd(0) for m in heads]
+    return pd.DataFrame({"uscc": U, "period_end": ends, "headcount": list(heads.values()),
+                         "filing_date": [e + pd.Timedelta(days=15) for e in ends]})
+
+
+ACTIVE = {m: (100_000.0, 20, 1_000.0) for m in months("2024-06-01", "2025-05-01")}
+
+# rule → (tables that fire, expected level, tables that must stay silent)
+CASES = {
+    "EW01": ({"events": events(("abnormal_status", "2025-03-01"))}, "red",
+             {"events": events(("abnormal_status", "2025-03-01"),
+                               ("status_restored", "2025-04-01"))}),
+    "EW02": ({"credit_grades": grades((2024, "D", "2025-04-20"))}, "red",
+             {"credit_grades": grades((2024, "B", "2025-04-20"))}),
+    "EW03": ({"payments": payments((1_000.0, "2025-06-15", None)),
+              "vat_returns": vat(months("2024-07-01", "2025-05-01"))}, "orange",
+             {"payments": payments((1_000.0, "2025-06-15", "2025-06-14"))}),
+    "EW04": ({"vat_returns": vat(months("2024-06-01", "2025-03-01"))}, "orange",
+             {"vat_returns": vat(months("2024-06-01", "2025-04-01"))}),
+    "EW05": ({"vat_returns": vat({**months("2025-01-01", "2025-02-01"),
+                                  **months("2025-03-01", "2025-05-01", 0.0)})}, "orange",
+             {"vat_returns": vat({**months("2025-01-01", "2025-02-01"),
+                                  **months("2025-03-01", "2025-04-01", 0.0),
+                                  "2025-05-01": 10.0})}),
+    "EW06": ({"vat_returns": vat({**months("2024-03-01", "2025-02-01"),
+                                  **months("2025-03-01", "2025-05-01", 40_000.0)})}, "orange",
+             {"vat_returns": vat({**months("2024-03-01", "2025-02-01"),
+                                  **months("2025-03-01", "2025-05-01", 90_000.0)})}),
+    "EW07": ({"invoices": invoices({m: v for m, v in ACTIVE.items() if m <= "2025-03-01"})},
+             "orange", {"invoices": invoices(ACTIVE)}),
+    "EW08": ({"invoices": invoices({**ACTIVE, "2025-06-01": (70_000.0, 20, 30_000.0)})},
+             "yellow", {"invoices": invoices({**ACTIVE, "2025-06-01": (99_000.0, 20, 1_000.0)})}),
+    "EW09": ({"credit_grades": grades((2023, "A", "2024-04-20"), (2024, "B", "2025-06-10"))},
+             "yellow",
+             {"credit_grades": grades((2023, "A", "2024-04-20"), (2024, "B", "2025-04-10"))}),
+    "EW10": ({"events": events(("legal_rep_change", "2025-06-15"))}, "yellow",
+             {"events": events(("legal_rep_change", "2025-03-01"))}),
+    "EW11": ({"payroll": payroll({"2025-02-01": 10, "2025-03-01": 9, "2025-04-01": 8,
+                                  "2025-05-01": 6})}, "yellow",
+             {"payroll": payroll({"2025-02-01": 10, "2025-03-01": 10, "2025-04-01": 9,
+                                  "2025-05-01": 9})}),
+    "EW13": ({"events": events(("penalty", "2025-06-20", 5_000.0))}, "orange",
+             {"events": events(("penalty", "2025-01-20", 5_000.0))}),
+    "EW14": ({"invoices": invoices({m: (100_000.0, 10, 0.0) for m in
+                                    ("2025-04-01", "2025-05-01", "2025-06-01")},
+                                   {m: 150_000.0 for m in
+                                    ("2025-04-01", "2025-05-01", "2025-06-01")})}, "yellow",
+             {"invoices": invoices({m: (100_000.0, 10, 0.0) for m in
+                                    ("2025-04-01", "2025-05-01", "2025-06-01")},
+                                   {"2025-04-01": 150_000.0, "2025-05-01": 100_000.0,
+                                    "2025-06-01": 150_000.0})}),
+    "EW15": ({"events": events(("tax_office_change", "2025-06-20"))}, "yellow",
+             {"events": events(("tax_office_change", "2025-04-20"))}),
+    "EW17": ({"vat_returns": vat(months("2024-06-01", "2025-02-01"))}, "yellow",
+             {"vat_returns": vat(months("2024-06-01", "2025-05-01"))}),
+    "EW18": ({"events": events(("credit_repair", "2025-06-20"))}, "info",
+             {"events": events(("credit_repair", "2025-02-20"))}),
+}
+
+
+def _fired(tables, code, as_of=AS_OF, **kw):
+    alerts = early_warnings(_ds(**tables), as_of, book=[U], **kw)
+    return alerts[alerts["rule"] == code]
+
+
+def test_every_rule_has_a_case():
+    assert set(CASES) == set(RULES)
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_rule_fires_on_its_enterprise(code):
+    fire, level, _ = CASES[code]
+    got = _fired(fire, code)
+    assert len(got) == 1, got
+    row = got.iloc[0]
+    assert row["level"] == level and row["uscc"] == U and row["status"] == "new"
+    assert json.loads(row["evidence"])  # says what triggered it
+    assert row["trigger_date"] <= AS_OF
+    assert row["rescore"] == (code == "EW18")
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_rule_stays_silent_on_its_twin(code):
+    _, _, silent = CASES[code]
+    assert _fired(silent, code).empty
+
+
+@pytest.mark.parametrize(("code", "tables", "level"), [
+    ("EW03", {"payments": payments((1_000.0, "2025-04-15", None)),
+              "vat_returns": vat(months("2024-07-01", "2025-05-01"))}, "red"),  # 2+ months
+    ("EW03", {"payments": payments((50_000.0, "2025-06-15", None)),
+              "vat_returns": vat(months("2024-07-01", "2025-05-01"))}, "red"),  # > 10 % sales
+    ("EW04", {"vat_returns": vat(months("2024-06-01", "2025-02-01"))}, "red"),  # 2 periods
+    ("EW06", {"vat_returns": vat({**months("2024-03-01", "2025-02-01"),
+                                  **months("2025-03-01", "2025-05-01", 20_000.0)})}, "red"),
+    ("EW09", {"credit_grades": grades((2023, "A", "2024-04-20"), (2024, "C", "2025-06-10"))},
+     "orange"),
+    ("EW10", {"events": events(("address_change", "2025-05-01"),
+                               ("legal_rep_change", "2025-06-15"))}, "orange"),
+    ("EW11", {"payroll": payroll({"2025-02-01": 10, "2025-05-01": 4})}, "orange"),
+    ("EW18", {"credit_grades": grades((2023, "C", "2024-04-20"), (2023, "B", "2025-06-20"))},
+     "info"),
+])
+def test_escalations(code, tables, level):
+    got = _fired(tables, code)
+    assert list(got["level"]) == [level]
+
+
+def test_no_alert_uses_data_recorded_after_its_as_of():
+    tables = {"events": events(("penalty", "2025-07-05", 1.0), ("abnormal_status", "2025-07-02")),
+              "credit_grades": grades((2024, "D", "2025-07-10"))}
+    assert early_warnings(_ds(**tables), AS_OF, book=[U]).query("rule != 'EW17'").empty
+    later = early_warnings(_ds(**tables), "2025-07-31", book=[U])
+    assert {"EW01", "EW02", "EW13"} <= set(later["rule"])
+    assert (later["trigger_date"] <= d("2025-07-31")).all()
+
+
+def test_one_alert_per_enterprise_and_rule_the_most_severe():
+    tables = {"events": events(("penalty", "2025-06-05", 1.0), ("audit", "2025-06-25"),
+                               ("violation", "2025-06-10"))}
+    got = _fired(tables, "EW13")
+    assert len(got) == 1 and json.loads(got.iloc[0]["evidence"])["event_type"] == "audit"
+
+
+def test_status_against_the_previous_run():
+    first = early_warnings(_ds(payments=payments((1_000.0, "2025-06-15", None)),
+                               vat_returns=vat(months("2024-07-01", "2025-05-01"))),
+                           AS_OF, book=[U])
+    assert first.query("rule == 'EW03'")["status"].tolist() == ["new"]
+    again = early_warnings(_ds(payments=payments((1_000.0, "2025-06-15", None)),
+                               vat_returns=vat(months("2024-07-01", "2025-06-01"))),
+                           "2025-07-10", book=[U], previous=first)
+    assert again.query("rule == 'EW03'")["status"].tolist() == ["ongoing"]
+    worse = early_warnings(_ds(payments=payments((1_000.0, "2025-06-15", None)),
+                               vat_returns=vat(months("2024-07-01", "2025-06-01"))),
+                           "2025-08-31", book=[U], previous=first)
+    assert worse.query("rule == 'EW03'")[["level", "status"]].values.tolist() == \
+        [["red", "escalated"]]
+
+
+def test_thresholds_levels_and_rules_are_data():
+    tables = CASES["EW06"][0]
+    assert _fired(tables, "EW06").empty is False
+    strict = {"rules": {"EW06": {"orange": -0.7, "red": -0.9}}}
+    assert _fired(tables, "EW06", config=strict).empty
+    louder = {"rules": {"EW13": {"level": "red"}}, "disabled": ["EW17"]}
+    alerts = early_warnings(_ds(**CASES["EW13"][0]), AS_OF, book=[U], config=louder)
+    assert alerts["rule"].tolist() == ["EW13"] and alerts["level"].tolist() == ["red"]
+    en = _fired(CASES["EW05"][0], "EW05", lang="en")
+    assert en["message"].tolist() == ["3 months of zero sales in a row"]
+
+
+@pytest.mark.parametrize(("config", "match"), [
+    ({"rules": {"EW99": {}}}, "unknown rule"),
+    ({"disabled": ["EW12"]}, "unknown rule"),
+    ({"rules": {"EW06": {"orange": -0.5, "purple": 1}}}, "unknown setting"),
+    ({"rules": {"EW13": {"level": "crimson"}}}, "a level is one of"),
+    ({"lookback_days": 0}, "lookback_days"),
+    ({"rules": {"EW17": {"days": "forty"}}}, "a number"),
+    ({"window": 3}, "unknown setting"),
+])
+def test_bad_configuration_is_refused(config, match):
+    with pytest.raises(ValueError, match=match):
+        WarningConfig.from_params(config)
+
+
+def test_a_quiet_book_gives_an_empty_frame_with_the_columns():
+    alerts = early_warnings(_ds(vat_returns=vat(months("2024-06-01", "2025-05-01"))), AS_OF,
+                            book=[U])
+    assert alerts.empty and list(alerts.columns) == ["uscc", "rule", "level", "message",
+                                                     "evidence", "trigger_date", "as_of",
+                                                     "rescore", "status"]
+
+
+def test_builtin_strategies_declare_valid_monitoring_tables():
+    import taxcredit as tc
+
+    for name in tc.strategies.available():
+        spec = tc.strategies.get(name).spec
+        cfg = WarningConfig.from_params(spec.monitoring)
+        assert cfg.active()
+    assert WarningConfig.from_params(tc.strategies.get("sme_scorecard").spec.monitoring) \
+        .params("EW13")["level"] == "red"
+
+
+def test_cli_monitor(tmp_path, capsys):
+    import taxcredit as tc
+    from taxcredit.cli.main import main
+
+    data = tmp_path / "data"
+    tc.datasets.write_population(data, n_enterprises=1_500, months=36, seed=71, progress=False)
+    apps = pd.read_parquet(data / "applications.parquet")
+    apps[["application_id", "uscc"]].head(300).to_csv(tmp_path / "book.csv", index=False)
+    first = tmp_path / "a1.parquet"
+    assert main(["monitor", "--data", str(data), "--as-of", "2025-06-30", "--book",
+                 str(tmp_path / "book.csv"), "--strategy", "sme_scorecard", "--out",
+                 str(first)]) == 0
+    printed = capsys.readouterr().out
+    assert "enterprises on the book" in printed
+    a1 = pd.read_parquet(first)
+    assert set(a1["uscc"]) <= set(apps["uscc"].head(300)) and len(a1)
+    assert (a1["status"] == "new").all()
+    second = tmp_path / "a2.csv"
+    assert main(["monitor", "--data", str(data), "--as-of", "2025-07-31", "--book",
+                 str(tmp_path / "book.csv"), "--previous", str(first), "--out",
+                 str(second), "--lang", "en"]) == 0
+    a2 = pd.read_csv(second, dtype={"uscc": str})
+    assert {"ongoing", "new"} <= set(a2["status"])
+    assert main(["monitor", "--data", str(data), "--as-of", "2025-06-30", "--book",
+                 str(tmp_path / "nope.csv"), "--out", str(first)]) == 1
+    assert "no such file" in capsys.readouterr().err
