@@ -1,9 +1,12 @@
-"""Monitoring during the loan (贷后): early warnings on each refresh of the tax data.
+"""Validation and monitoring (贷后): validation reports and early warnings.
 
->>> from taxcredit.monitoring import early_warnings                  # doctest: +SKIP
+>>> from taxcredit.monitoring import early_warnings, validate         # doctest: +SKIP
 >>> alerts = early_warnings(ds, as_of="2025-06-30", book=loans)       # doctest: +SKIP
+>>> validate(strategy, ds).to_html("report.html")                     # doctest: +SKIP
 """
 
 from .early_warning import LEVELS, RULES, WarningConfig, WarningRule, early_warnings
+from .validation import ValidationReport, card_samples, grade_table, validate
 
-__all__ = ["LEVELS", "RULES", "WarningConfig", "WarningRule", "early_warnings"]
+__all__ = ["LEVELS", "RULES", "ValidationReport", "WarningConfig", "WarningRule",
+           "card_samples", "early_warnings", "grade_table", "validate"]

@@ -1,0 +1,149 @@
+"""Render a :class:`~taxcredit.monitoring.validation.ValidationReport`: HTML and Excel.
+
+The HTML file is self-contained — CSS inline, plots as embedded PNG (matplotlib), no
+scripts, no CDN — so it opens offline on a bank's network and can be archived as evidence.
+The Excel workbook has one sheet per table (openpyxl: ``pip install 'taxcredit[report]'``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["write_excel", "write_html"]
+
+_CSS = """
+body{font-family:"Noto Sans","DejaVu Sans",Arial,sans-serif;margin:2em auto;max-width:1100px;
+color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;
+margin-top:2em}
+table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
+th,td{border:1px solid #ddd;padding:.25em .5em;text-align:right}th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left}
+.finding{color:#a33}.ok{color:#275}.figs img{max-width:49%;vertical-align:top}
+"""
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    alt = html.escape(fig.get_label() or "plot")
+    return f'<img alt="{alt}" src="data:image/png;base64,{data}">'
+
+
+def _figures(r) -> list[str]:
+    import matplotlib.pyplot as plt
+
+    figs = []
+    fig, ax = plt.subplots(figsize=(5, 4))
+    fig.set_label("ROC curves")
+    for name, c in r.curves.items():
+        auc = r.summary.set_index("sample").loc[name, "auc"]
+        ax.plot(c["roc"]["fpr"], c["roc"]["tpr"], label=f"{name} (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], color="0.7", linestyle=":")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    ax.legend(fontsize=8)
+    figs.append(_png(fig))
+    fig, ax = plt.subplots(figsize=(5, 4))
+    fig.set_label("KS curves")
+    for name, c in r.curves.items():
+        k = c["ks"]
+        x = np.arange(1, len(k) + 1) / len(k)
+        ax.plot(x, k["cum_bad"] - k["cum_good"], label=name)
+    ax.set(xlabel="share of distinct PDs, riskiest first", ylabel="cum. bad − cum. good",
+           title="KS")
+    ax.legend(fontsize=8)
+    figs.append(_png(fig))
+    fig, ax = plt.subplots(figsize=(5, 4))
+    fig.set_label("Calibration by grade")
+    for name, t in r.grades.items():
+        t = t[t["n"] > 0]
+        line = ax.plot(t["grade"].astype(str), t["observed_rate"], marker="o", label=name)[0]
+        ax.vlines(t["grade"].astype(str), t["lower"], t["upper"], color=line.get_color(),
+                  alpha=0.4)
+    first = next(iter(r.grades.values()))
+    first = first[first["n"] > 0]
+    ax.plot(first["grade"].astype(str), first["mean_pd"], color="k", linestyle="--",
+            label="mean PD")
+    ax.set(yscale="log", xlabel="grade", ylabel="default rate",
+           title="Observed vs predicted (Jeffreys 95%)")
+    ax.legend(fontsize=8)
+    figs.append(_png(fig))
+    fig, ax = plt.subplots(figsize=(5, 4))
+    fig.set_label("PD distribution")
+    for name, s in r.scores.items():
+        ax.hist(np.log10(np.clip(s["pd"], 1e-6, 1)), bins=40, histtype="step", density=True,
+                label=name)
+    ax.set(xlabel="log10 PD", ylabel="density", title="PD distribution by sample")
+    ax.legend(fontsize=8)
+    figs.append(_png(fig))
+    return figs
+
+
+def _table(df: pd.DataFrame, digits: int = 4) -> str:
+    fmt = {c: (lambda v, d=digits: "" if pd.isna(v) else f"{v:.{d}g}")
+           for c in df.columns if df[c].dtype.kind == "f"}
+    return df.to_html(index=False, border=0, formatters=fmt, na_rep="", escape=True)
+
+
+def write_html(r, path) -> str:
+    """Write the report as one self-contained HTML file; return its path."""
+    path = Path(path)
+    card = r.card
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+             f"<title>Validation report — {html.escape(r.strategy)}</title>"
+             f"<style>{_CSS}</style></head><body>",
+             f"<h1>Validation report — strategy {html.escape(r.strategy)}</h1>",
+             f"<p>Samples: {', '.join(html.escape(s) for s in r.summary['sample'])}; stability "
+             f"against <b>{html.escape(r.reference)}</b>. Training window "
+             f"{html.escape(' – '.join(card.get('training_window', ['?', '?'])))}, calibration "
+             f"window {html.escape(' – '.join(card.get('calibration_window', ['?', '?'])))}."
+             "</p>", "<h2>Findings</h2><ul>"]
+    parts += ([f"<li class='finding'>{html.escape(f)}</li>" for f in r.findings]
+              or ["<li class='ok'>No test failed and no distribution shifted past its limit."
+                  "</li>"])
+    parts += ["</ul>", "<h2>Discrimination and calibration</h2>", _table(r.summary),
+              "<div class='figs'>", *_figures(r), "</div>"]
+    for name, t in r.grades.items():
+        parts += [f"<h2>Grades — {html.escape(name)}</h2>", _table(t)]
+    for name, t in r.gains.items():
+        parts += [f"<h2>Gains — {html.escape(name)}</h2>", _table(t)]
+    parts += ["<h2>Stability (PSI of the PD, CSI of each feature)</h2>",
+              _table(r.stability.sort_values("psi", ascending=False))]
+    if r.binning:
+        parts.append("<h2>Binning tables</h2>")
+        for feat, t in r.binning.items():
+            parts += [f"<h3>{html.escape(feat)}</h3>", _table(t.astype(
+                {c: str for c in t.columns if t[c].dtype == object}))]
+    card_rows = pd.DataFrame({"item": list(card), "value": [str(v) for v in card.values()]})
+    parts += ["<h2>Model card</h2>", _table(card_rows), "</body></html>"]
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return str(path)
+
+
+def write_excel(r, path) -> str:
+    """Write every table of the report to an Excel workbook, one sheet each."""
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - in the dev and report extras
+        raise ImportError("Excel output needs openpyxl: pip install 'taxcredit[report]'") \
+            from exc
+    path = Path(path)
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        for name, t in r.tables().items():
+            t = t.copy()
+            for c in t.columns:
+                if t[c].dtype == object or str(t[c].dtype) in ("str", "string", "category"):
+                    t[c] = t[c].astype(str)
+            t.to_excel(xl, sheet_name=name, index=False)
+    return str(path)
+

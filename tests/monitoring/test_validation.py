@@ -1,0 +1,171 @@
+"""Validation reports: textbook tests, stability, samples, and the HTML in a real browser."""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import taxcredit as tc
+from taxcredit.modeling import metrics
+from taxcredit.monitoring import card_samples, grade_table, validate
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    ds = tc.datasets.make_population(n_enterprises=6_000, months=48, seed=81)
+    strategy = tc.strategies.get("sme_scorecard").fit(ds, until="2024-06-01")
+    return ds, strategy
+
+
+@pytest.fixture(scope="module")
+def report(fitted):
+    ds, strategy = fitted
+    return validate(strategy, ds, n_boot=100, random_state=3)
+
+
+def _binom_sf_textbook(d: int, n: int, p: float) -> float:
+    """P(X >= d) for X ~ Binomial(n, p), summed term by term."""
+    return 1.0 - sum(math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(d))
+
+
+def _beta_cdf_textbook(x: float, a: float, b: float, steps: int = 200_000) -> float:
+    """Regularised incomplete beta by the midpoint rule (exact enough for a test)."""
+    t = (np.arange(steps) + 0.5) / steps * x
+    log_b = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+    return float(np.sum(np.exp((a - 1) * np.log(t) + (b - 1) * np.log1p(-t) - log_b)) * x
+                 / steps)
+
+
+def test_grade_tests_match_textbook_values():
+    # grade G1: 200 loans at PD 1 %, 6 defaults; grade G2: 100 loans at PD 5 %, 3 defaults
+    y = np.r_[np.ones(6), np.zeros(194), np.ones(3), np.zeros(97)].astype(int)
+    p = np.r_[np.full(200, 0.01), np.full(100, 0.05)]
+    g = np.r_[np.full(200, "G1"), np.full(100, "G2")]
+    t = grade_table(y, p, g, ["G1", "G2"]).set_index("grade")
+    assert t.loc["G1", "p_binomial"] == pytest.approx(_binom_sf_textbook(6, 200, 0.01), rel=1e-9)
+    assert t.loc["G2", "p_binomial"] == pytest.approx(_binom_sf_textbook(3, 100, 0.05), rel=1e-9)
+    assert t.loc["G1", "p_jeffreys"] == pytest.approx(_beta_cdf_textbook(0.01, 6.5, 194.5),
+                                                      rel=1e-4)
+    assert t.loc["G2", "p_jeffreys"] == pytest.approx(_beta_cdf_textbook(0.05, 3.5, 97.5),
+                                                      rel=1e-4)
+    assert t.loc["G1", "p_binomial"] < 0.05 and t.loc["G2", "p_binomial"] > 0.5
+    assert bool(t.loc["G2", "rank_ok"])  # 3 % then 3 %: not falling
+    t2 = grade_table(y, p, np.r_[np.full(200, "G2"), np.full(100, "G1")], ["G1", "G2"])
+    assert t2["rank_ok"].tolist() == [True, True]
+    y3 = np.r_[np.ones(10), np.zeros(190), np.ones(1), np.zeros(99)].astype(int)
+    assert grade_table(y3, p, g, ["G1", "G2"])["rank_ok"].tolist() == [True, False]
+
+
+def test_samples_follow_the_card_and_leave_out_immature_outcomes(fitted):
+    ds, strategy = fitted
+    samples = card_samples(strategy, ds)
+    assert list(samples) == ["train", "calibration", "out_of_time"]
+    end = ds["applications"]["observed_through"].max()
+    for s in samples.values():
+        assert (s["application_date"] + pd.DateOffset(months=12) <= end).all()
+        assert s["default_12m"].notna().all()
+    t0, t1 = strategy.card_["training_window"]
+    assert samples["train"]["application_date"].between(t0, t1).all()
+
+
+def test_summary_intervals_and_stability(fitted, report):
+    ds, strategy = fitted
+    s = report.summary.set_index("sample")
+    assert (s["auc_lo"] <= s["auc"]).all() and (s["auc"] <= s["auc_hi"]).all()
+    assert np.allclose(s["gini"], 2 * s["auc"] - 1)
+    again = validate(strategy, ds, n_boot=100, random_state=3)
+    pd.testing.assert_frame_equal(again.summary, report.summary)
+    # PSI of the PD, recomputed by hand: deciles of the reference, shares, Σ (a−e)·ln(a/e)
+    ref = report.scores["train"]["pd"].to_numpy()
+    oot = report.scores["out_of_time"]["pd"].to_numpy()
+    edges = np.unique(np.quantile(ref, np.linspace(0, 1, 11)[1:-1]))
+    e = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
+    a = np.bincount(np.searchsorted(edges, oot, side="right"), minlength=len(edges) + 1)
+    e = np.where(e == 0, 0.5, e) / len(ref)
+    a = np.where(a == 0, 0.5, a) / len(oot)
+    by_hand = float(np.sum((a - e) * np.log(a / e)))
+    assert s.loc["out_of_time", "psi_score"] == pytest.approx(by_hand, rel=1e-6)
+    st = report.stability
+    assert set(st["variable"]) >= {"pd", *strategy.model_.selected_}
+    assert set(st["status"]) <= {"stable", "watch", "act"}
+    csi = st[(st["sample"] == "calibration") & (st["variable"] == "tax_12m")]["psi"].iloc[0]
+    assert csi == pytest.approx(metrics.psi(report.scores["train"]["tax_12m"],
+                                            report.scores["calibration"]["tax_12m"]))
+    assert report.binning and all(len(t) for t in report.binning.values())
+
+
+def test_excel_workbook_has_every_table(report, tmp_path):
+    import openpyxl
+
+    path = report.to_excel(tmp_path / "r.xlsx")
+    names = openpyxl.load_workbook(path, read_only=True).sheetnames
+    assert {"summary", "stability", "model_card", "findings", "grades_out_of_time",
+            "gains_train"} <= set(names)
+    back = pd.read_excel(path, sheet_name="summary")
+    assert back["n"].tolist() == report.summary["n"].tolist()
+
+
+def test_html_is_self_contained(report, tmp_path):
+    text = open(report.to_html(tmp_path / "r.html"), encoding="utf-8").read()
+    assert "<script" not in text.lower()
+    assert not re.search(r"(src|href)=[\"']?(https?:)?//", text)
+    assert text.count("data:image/png;base64,") == 4
+    assert len(text.encode()) < 1_500_000
+
+
+def _browser():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium "
+                    "chromium-driver); .ci/run installs them")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1200,1600"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(driver), options=opts)
+
+
+def test_html_report_opens_in_headless_chromium(report, tmp_path):
+    path = tmp_path / "report.html"
+    report.to_html(path)
+    browser = _browser()
+    try:
+        browser.get(path.as_uri())
+        assert browser.execute_script("return document.readyState") == "complete"
+        assert browser.title.startswith("Validation report")
+        images = browser.execute_script(
+            "return Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+        assert len(images) == 4 and all(done and width > 100 for done, width in images)
+        text = browser.find_element("tag name", "body").text
+        assert "Findings" in text and "Discrimination" in text and "Model card" in text
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+    finally:
+        browser.quit()
+
+
+def test_cli_report(fitted, tmp_path, capsys):
+    from taxcredit.cli.main import main
+
+    ds, strategy = fitted
+    data = tmp_path / "data"
+    ds.to_folder(data)
+    folder = strategy.save(tmp_path / "s")
+    out = tmp_path / "r.html"
+    assert main(["report", "--strategy", str(folder), "--data", str(data), "--out", str(out),
+                 "--excel", str(tmp_path / "r.xlsx"), "--n-boot", "20"]) == 0
+    assert out.is_file() and (tmp_path / "r.xlsx").is_file()
+    assert "out_of_time" in capsys.readouterr().out
+    assert main(["report", "--strategy", str(folder), "--data", str(data), "--out",
+                 str(tmp_path / "r.pdf")]) == 2
