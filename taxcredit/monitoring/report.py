@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["write_excel", "write_html"]
+__all__ = ["write_excel", "write_html", "write_portfolio_html"]
 
 _CSS = """
 body{font-family:"Noto Sans","DejaVu Sans",Arial,sans-serif;margin:2em auto;max-width:1100px;
@@ -131,7 +131,7 @@ def write_html(r, path) -> str:
 
 
 def write_excel(r, path) -> str:
-    """Write every table of the report to an Excel workbook, one sheet each."""
+    """Write every table of a report (anything with ``tables()``) to an Excel workbook."""
     try:
         import openpyxl  # noqa: F401
     except ImportError as exc:  # pragma: no cover - in the dev and report extras
@@ -147,3 +147,52 @@ def write_excel(r, path) -> str:
             t.to_excel(xl, sheet_name=name, index=False)
     return str(path)
 
+
+
+def write_portfolio_html(m, path, *, title: str = "Portfolio monitoring") -> str:
+    """Write a :class:`~taxcredit.monitoring.portfolio.PortfolioMonitor` as one HTML file."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    figs = []
+    fig, ax = plt.subplots(figsize=(5, 4))
+    fig.set_label("PSI over time")
+    pdv = m.stability[m.stability["variable"] == "pd"]
+    ax.plot(pdv["as_of"], pdv["psi"], marker="o", label="PD")
+    top = (m.stability[m.stability["variable"] != "pd"].groupby("variable")["psi"].max()
+           .sort_values(ascending=False).head(3).index)
+    for v in top:
+        t = m.stability[m.stability["variable"] == v]
+        ax.plot(t["as_of"], t["psi"], marker=".", linewidth=1, label=v)
+    for y, c in ((0.10, "#e6a700"), (0.25, "#c0392b")):
+        ax.axhline(y, color=c, linestyle=":")
+    ax.set(ylabel="PSI vs development", title="Stability")
+    ax.legend(fontsize=7)
+    fig.autofmt_xdate()
+    figs.append(_png(fig))
+    fig, ax = plt.subplots(figsize=(5, 4))
+    fig.set_label("Grade distribution")
+    g = m.grades.set_axis([str(pd.Timestamp(d).date()) for d in m.grades.index])
+    g.plot.bar(stacked=True, ax=ax, width=0.8, legend=False, rot=45)
+    ax.set(xlabel="", ylabel="share of the book", title="Grades")
+    ax.legend(fontsize=7, ncol=2)
+    figs.append(_png(fig))
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>"
+             f"{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>", "<h2>Findings</h2><ul>"]
+    parts += ([f"<li class='finding'>{html.escape(f)}</li>" for f in m.findings]
+              or ["<li class='ok'>Stable: no finding.</li>"])
+    parts += ["</ul><div class='figs'>", *figs, "</div>", "<h2>Grade distribution</h2>",
+              _table(m.grades.reset_index().assign(as_of=lambda t: t["as_of"].astype(str))),
+              "<h2>Migration</h2>"]
+    for (a, b), mig in m.migration.items():
+        flat = mig.rename_axis(index="from", columns=None).reset_index()
+        parts += [f"<h3>{a.date()} → {b.date()} (rows: from, columns: to)</h3>",
+                  _table(flat.assign(**{"from": flat["from"].astype(str)}))]
+    if len(m.vintages):
+        parts += ["<h2>Vintages</h2>", _table(m.vintages)]
+    parts += ["<h2>Stability</h2>", _table(m.stability.assign(
+        as_of=m.stability["as_of"].astype(str)).sort_values("psi", ascending=False).head(60)),
+        "</body></html>"]
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return str(path)
