@@ -44,6 +44,7 @@ def main() -> None:
                           loans["end"].max(), freq="ME")
     worst = pd.Series(len(LEVELS), index=loans.index, dtype=float)  # len = no alert
     first_red = pd.Series(pd.NaT, index=loans.index, dtype="datetime64[ns]")
+    by_rule: dict[str, set] = {}
     n_eval = 0
     for as_of in dates:
         live = loans[(loans["start"] <= as_of) & (as_of < loans["end"])]
@@ -53,6 +54,9 @@ def main() -> None:
         n_eval += 1
         if alerts.empty:
             continue
+        hits = live.reset_index().merge(alerts[["uscc", "rule", "level"]], on="uscc")
+        for (rule, level), ids in hits.groupby(["rule", "level"])["index"]:
+            by_rule.setdefault(f"{rule} {level}", set()).update(ids)
         rank = alerts.assign(rank=alerts["level"].map({lv: i for i, lv in enumerate(LEVELS)}))
         best = rank.groupby("uscc")["rank"].min()
         r = live["uscc"].map(best)
@@ -82,6 +86,13 @@ def main() -> None:
         q = np.percentile(lead, [25, 50, 75])
         print(f"months from the first red alert to default: median {q[1]:.1f} "
               f"(quartiles {q[0]:.1f}–{q[2]:.1f})")
+    print(f"\n{'rule and level (ever, before default/maturity)':<44} {'loans':>8} "
+          f"{'default rate':>13} {'defaults caught':>16}")
+    for key in sorted(by_rule):
+        ids = sorted(by_rule[key])
+        d = loans.loc[ids, "defaulted"]
+        print(f"{key:<44} {len(ids):>8,} {d.mean():>13.2%} "
+              f"{d.sum() / max(loans['defaulted'].sum(), 1):>16.1%}")
     red = loans["worst"] == "red"
     if red.any() and (~red).any():
         print(f"default rate with a red alert {loans.loc[red, 'defaulted'].mean():.2%} vs "
