@@ -14,9 +14,10 @@ English, and the evidence — the values and dates that triggered it, as JSON. O
 enterprise and rule (the most severe). Compared with the previous run's alerts, each is
 ``new``, ``ongoing`` or ``escalated``. A credit repair or upgrade (EW18) asks for a re-score.
 
-Not evaluated from the data contract: EW12 (the largest buyer disappearing needs
-counterparty identities; invoices are monthly aggregates) and EW16 (consent), which belongs to
-the governance layer.
+EW16 (consent revoked or expired) runs when the authorisations are given (a ``consents``
+table: ``uscc``, ``granted_date``, ``expiry_date``, ``revoked_date``). Not evaluated: EW12
+(the largest buyer disappearing needs counterparty identities; the contract's invoices are
+monthly aggregates).
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ class _Context:
     """The book's tax tables as known at ``as_of``; the window since the last refresh."""
 
     def __init__(self, ds: TaxDataset, as_of: pd.Timestamp, lookback_days: int,
-                 usccs: pd.Index) -> None:
+                 usccs: pd.Index, consents: pd.DataFrame | None = None) -> None:
         self.as_of = as_of
+        self.consents = consents
         self.since = as_of - pd.Timedelta(days=lookback_days)
         self.usccs = usccs
         self._ds = ds
@@ -399,6 +401,28 @@ def _migration(ctx: _Context, p: dict) -> pd.DataFrame:
     return _hits(ev, p["level"], "event_date", ["event_date"])
 
 
+def _consent(ctx: _Context, p: dict) -> pd.DataFrame:
+    """No live authorisation at as-of: none given, expired or revoked (point in time)."""
+    c = ctx.consents
+    if c is None:
+        return _empty()
+    c = c[c["uscc"].isin(ctx.usccs) & (c["granted_date"] <= ctx.as_of)]
+    live = (c["expiry_date"].isna() | (c["expiry_date"] > ctx.as_of)) & \
+        (c["revoked_date"].isna() | (c["revoked_date"] > ctx.as_of))
+    covered = c.loc[live.to_numpy(), "uscc"].unique()
+    last = c.sort_values(["uscc", "granted_date"], kind="mergesort").groupby(
+        "uscc", sort=False).tail(1).set_index("uscc")
+    miss = ctx.usccs[~ctx.usccs.isin(covered)]
+    df = last.reindex(miss)[["granted_date", "expiry_date", "revoked_date"]].reset_index(
+        names="uscc")
+    revoked = df["revoked_date"].notna() & (df["revoked_date"] <= ctx.as_of)
+    df["reason"] = np.where(df["granted_date"].isna(), "none",
+                            np.where(revoked, "revoked", "expired"))
+    df["trigger"] = df["revoked_date"].where(revoked, df["expiry_date"]).fillna(ctx.as_of)
+    return _hits(df, p["level"], "trigger", ["reason", "granted_date", "expiry_date",
+                                             "revoked_date"])
+
+
 def _stale(ctx: _Context, p: dict) -> pd.DataFrame:
     latest = pd.Series(pd.NaT, index=ctx.usccs, dtype="datetime64[ns]")
     for name, known in (("vat_returns", "filing_date"), ("invoices", "period_end"),
@@ -461,6 +485,9 @@ RULES: dict[str, WarningRule] = {r.code: r for r in (
       "{months} months", {"level": "yellow", "months": 3, "ratio": 1.2}, _input_output),
     R("EW15", "event", "主管税务机关迁移", "Moved to another tax office",
       {"level": "yellow"}, _migration),
+    R("EW16", "state", "授权已撤销或过期，停止使用涉税数据并重新授权",
+      "Consent revoked or expired: stop using the tax data, ask again",
+      {"level": "yellow"}, _consent),
     R("EW17", "state", "涉税数据超过{days}天未更新", "No fresh tax data for {days}+ days",
       {"level": "yellow", "days": 45}, _stale),
     R("EW18", "event", "信用修复或等级上调，建议重新评分", "Credit repair or upgrade: re-score",
@@ -543,9 +570,26 @@ def _jsonable(v):
     return v if isinstance(v, (int, str, bool)) else str(v)
 
 
+def _consents(consents) -> pd.DataFrame | None:
+    if consents is None:
+        return None
+    need = {"uscc", "granted_date", "expiry_date"}
+    missing = sorted(need - set(consents.columns))
+    if missing:
+        raise ValueError(f"consents: missing column(s) {missing}; expected uscc, granted_date, "
+                         "expiry_date and optionally revoked_date")
+    c = consents.copy()
+    c["uscc"] = c["uscc"].astype(str)
+    if "revoked_date" not in c.columns:
+        c["revoked_date"] = pd.NaT
+    for col in ("granted_date", "expiry_date", "revoked_date"):
+        c[col] = pd.to_datetime(c[col])
+    return c
+
+
 def early_warnings(ds: TaxDataset, as_of, *, book=None, config: WarningConfig | dict |
                    None = None, previous: pd.DataFrame | None = None,
-                   lang: str = "zh") -> pd.DataFrame:
+                   consents: pd.DataFrame | None = None, lang: str = "zh") -> pd.DataFrame:
     """Evaluate the early-warning rules for the enterprises on the book at ``as_of``.
 
     Parameters
@@ -561,6 +605,9 @@ def early_warnings(ds: TaxDataset, as_of, *, book=None, config: WarningConfig | 
     previous : DataFrame, optional
         The alerts of the previous run, to mark each alert ``new``, ``ongoing`` or
         ``escalated``.
+    consents : DataFrame, optional
+        Authorisations (``uscc``, ``granted_date``, ``expiry_date``, ``revoked_date``) for
+        EW16; default: the dataset's ``consents`` table if it has one, else EW16 is skipped.
     lang : {"zh", "en"}
 
     Returns
@@ -583,7 +630,9 @@ def early_warnings(ds: TaxDataset, as_of, *, book=None, config: WarningConfig | 
     else:
         usccs = pd.Series(list(book), dtype="str")
     usccs = pd.Index(usccs.unique())
-    ctx = _Context(ds, as_of, cfg.lookback_days, usccs)
+    if consents is None and "consents" in ds:
+        consents = ds["consents"]
+    ctx = _Context(ds, as_of, cfg.lookback_days, usccs, _consents(consents))
     found = []
     for code in cfg.active():
         rule, params = RULES[code], cfg.params(code)
