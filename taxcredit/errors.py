@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ArtifactError", "TaxCreditError", "TaxDataError"]
+__all__ = ["AccessRefused", "ArtifactError", "AuditError", "ConsentError", "PurposeError",
+           "TaxCreditError", "TaxDataError"]
 
 
 class TaxCreditError(Exception):
@@ -47,3 +48,19 @@ class TaxDataError(TaxCreditError, ValueError):
 
 class ArtifactError(TaxCreditError):
     """A saved strategy artifact is missing, tampered with, or not trusted to load."""
+
+
+class ConsentError(TaxCreditError):
+    """Data would be used without a live authorisation covering it (governance)."""
+
+
+class PurposeError(ConsentError):
+    """A call declared no purpose, or one that tax data may not be used for."""
+
+
+class AccessRefused(TaxCreditError):
+    """The access circuit breaker (异常访问熔断) is tripped for this actor: reset needed."""
+
+
+class AuditError(TaxCreditError):
+    """The audit log cannot be written, or does not verify."""

@@ -503,6 +503,19 @@ def _cmd_portfolio(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from ..governance import verify_log
+
+    head = None
+    if args.head:
+        head = json.loads(Path(args.head).read_text(encoding="utf-8"))
+    v = verify_log(args.log, head=head)
+    print(v)
+    return EXIT_OK if v.ok else EXIT_BAD_INPUT
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``taxcredit`` command."""
     parser = argparse.ArgumentParser(
@@ -664,6 +677,21 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--lenient-uscc", action="store_true",
                    help="accept USCCs failing the check character")
     q.set_defaults(func=_cmd_portfolio)
+
+    a = sub.add_parser("audit", help="the tamper-evident audit log",
+                       description="Work with taxcredit's hash-chained audit log.")
+    asub = a.add_subparsers(dest="audit_command", metavar="ACTION")
+    av = asub.add_parser(
+        "verify", help="check every record, the chain and the order; exit 1 if broken",
+        description="Verify an audit log: each record's SHA-256, the chain to the record "
+                    "before, and the sequence. Says which line is wrong and how (edited; "
+                    "deleted, inserted or moved). With --head (the {seq, hash} kept elsewhere) "
+                    "also catches records removed from the end.",
+        epilog="example:\n  taxcredit audit verify logs/audit.jsonl --head head.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    av.add_argument("log", metavar="LOG")
+    av.add_argument("--head", metavar="FILE", help="JSON {seq, hash} kept elsewhere")
+    av.set_defaults(func=_cmd_audit_verify)
 
     g = sub.add_parser(
         "generate", help="generate a synthetic population of enterprises and their tax data",

@@ -1,0 +1,17 @@
+"""Data governance: consent, purpose limitation, tamper-evident audit, circuit breaker, masking.
+
+>>> from taxcredit.governance import AuditLog, ConsentRegistry, verify_log    # doctest: +SKIP
+>>> consents = ConsentRegistry.from_file("consents.csv", bank="ICBC-SZ")     # doctest: +SKIP
+>>> consents.check(usccs, "credit_assessment", at="2025-06-30")              # doctest: +SKIP
+>>> log = AuditLog("audit.jsonl"); log.append(actor="risk-batch", ...)      # doctest: +SKIP
+>>> print(verify_log("audit.jsonl"))                                         # doctest: +SKIP
+"""
+
+from .audit import GENESIS, AuditLog, Verification, verify_log
+from .breaker import BreakerLimits, CircuitBreaker
+from .consent import COLUMNS, PURPOSES, ConsentRegistry, check_purpose
+from .masking import IDENTIFIER_COLUMNS, mask_frame, pseudonym
+
+__all__ = ["COLUMNS", "GENESIS", "IDENTIFIER_COLUMNS", "PURPOSES", "AuditLog",
+           "BreakerLimits", "CircuitBreaker", "ConsentRegistry", "Verification",
+           "check_purpose", "mask_frame", "pseudonym", "verify_log"]

@@ -1,0 +1,177 @@
+"""Consent (授权) and purpose limitation: who may be processed, for what, with which data.
+
+An authorisation record: the enterprise (``uscc``), the bank, the purposes it covers, the
+scope (tables, or ``*``), when it was granted, when it expires, when it was revoked, and how
+it was verified (real-name authentication, double authorisation …). Checks are point in
+time: a revocation takes effect from its timestamp, an expiry on its date.
+
+Purposes are declared on every call. Tax data from 银税互动 may serve credit management only:
+credit assessment (授信审批), post-loan monitoring (贷后管理) and model development on
+authorised history (模型开发); anything else is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data.ids import mask_uscc_array
+from ..errors import ConsentError, PurposeError
+
+__all__ = ["COLUMNS", "PURPOSES", "ConsentRegistry", "check_purpose"]
+
+#: Purposes tax data may be used for: id → (中文, English).
+PURPOSES: dict[str, tuple[str, str]] = {
+    "credit_assessment": ("授信审批", "credit assessment"),
+    "post_loan_monitoring": ("贷后管理", "post-loan monitoring"),
+    "model_development": ("模型开发（已授权历史数据）", "model development on authorised history"),
+}
+#: Columns of a consent table (``revoked_at``, ``bank``, ``verification`` may be empty).
+COLUMNS = ("uscc", "bank", "purposes", "scope", "granted_at", "expires_at", "revoked_at",
+           "verification")
+
+
+def check_purpose(purpose) -> str:
+    """Return ``purpose`` if tax data may be used for it; raise :class:`PurposeError` if not."""
+    if purpose is None or purpose == "":
+        raise PurposeError("declare the purpose of this use of tax data: one of "
+                           f"{list(PURPOSES)}")
+    if purpose not in PURPOSES:
+        raise PurposeError(f"tax data may not be used for {purpose!r}: 银税互动 data serve "
+                           f"credit management only ({', '.join(PURPOSES)})")
+    return purpose
+
+
+def _split(v) -> frozenset[str]:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return frozenset()
+    if isinstance(v, (list, tuple, set, frozenset, np.ndarray)):
+        return frozenset(str(x).strip() for x in v)
+    return frozenset(x.strip() for x in str(v).replace(",", ";").split(";") if x.strip())
+
+
+def _covers(scope: pd.Series, need: frozenset[str]) -> pd.Series:
+    ok = pd.Series(True, index=scope.index)
+    for table in need:
+        ok &= scope.str.contains(f";{table};", regex=False)
+    return ok
+
+
+class ConsentRegistry:
+    """Authorisation records, checked point in time for a purpose and a scope.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per authorisation, columns :data:`COLUMNS` (``purposes`` and ``scope`` as
+        lists or ``;``-separated text; ``scope`` ``*`` means every table).
+    bank : str, optional
+        Only this bank's authorisations count.
+    """
+
+    def __init__(self, table: pd.DataFrame, *, bank: str | None = None) -> None:
+        missing = [c for c in ("uscc", "purposes", "granted_at", "expires_at")
+                   if c not in table.columns]
+        if missing:
+            raise ConsentError(f"consent table: missing column(s) {missing}; expected "
+                               f"{list(COLUMNS)}")
+        t = table.copy()
+        for c in ("bank", "scope", "revoked_at", "verification"):
+            if c not in t.columns:
+                t[c] = "*" if c == "scope" else None
+        t["uscc"] = t["uscc"].astype(str)
+        for c in ("granted_at", "expires_at", "revoked_at"):
+            t[c] = pd.to_datetime(t[c], utc=False)
+        bad = t["granted_at"].isna() | t["expires_at"].isna()
+        if bad.any():
+            rows = mask_uscc_array(t.loc[bad, "uscc"].head(3)).tolist()
+            raise ConsentError(f"consent table: {int(bad.sum())} authorisation(s) without a "
+                               f"granted_at or expires_at date, e.g. {rows}")
+        t["purposes"] = t["purposes"].map(_split)
+        unknown = sorted(set().union(*t["purposes"]) - set(PURPOSES))
+        if unknown:
+            raise ConsentError(f"consent table: unknown purpose(s) {unknown}; the purposes are "
+                               f"{list(PURPOSES)}")
+        t["scope"] = t["scope"].map(lambda v: _split(v) or frozenset({"*"}))
+        # kept as ";a;b;" text so checks are vectorised string matches
+        t["purposes"] = t["purposes"].map(lambda p: ";" + ";".join(sorted(p)) + ";")
+        t["scope"] = t["scope"].map(lambda p: ";" + ";".join(sorted(p)) + ";")
+        if bank is not None:
+            t = t[t["bank"].astype(str) == bank]
+        self.table = t.reset_index(drop=True)
+        self.bank = bank
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @classmethod
+    def from_file(cls, path, *, bank: str | None = None) -> ConsentRegistry:
+        """Load a consent table from CSV, Parquet or JSON lines."""
+        path = Path(path)
+        if not path.is_file():
+            raise ConsentError(f"{path}: no such consent file")
+        if path.suffix == ".parquet":
+            t = pd.read_parquet(path)
+        elif path.suffix == ".csv":
+            t = pd.read_csv(path, dtype={"uscc": str})
+        elif path.suffix in (".json", ".jsonl"):
+            t = pd.read_json(path, lines=path.suffix == ".jsonl", dtype={"uscc": str})
+        else:
+            raise ConsentError(f"{path}: read consents from .csv, .parquet or .json(l)")
+        return cls(t, bank=bank)
+
+    def check(self, usccs, purpose: str, at, *, tables=None) -> pd.DataFrame:
+        """Whether each enterprise may be processed for ``purpose`` at ``at``.
+
+        Parameters
+        ----------
+        usccs : iterable of str
+        purpose : str
+            One of :data:`PURPOSES`.
+        at : date-like or datetime
+            The moment of use (a revocation counts from its timestamp).
+        tables : iterable of str, optional
+            Tables the use reads; the authorisation's scope must cover them all.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by ``uscc`` (input order): ``allowed`` and ``reason`` (``ok``, ``none``,
+            ``not_yet``, ``expired``, ``revoked``, ``purpose`` or ``scope``).
+        """
+        check_purpose(purpose)
+        at = pd.Timestamp(at)
+        need = frozenset(tables or ())
+        ask = pd.Index(pd.Series(list(usccs), dtype="str"))
+        t = self.table[self.table["uscc"].isin(ask)]
+        # the best reason per authorisation, then the best per enterprise (ok wins)
+        order = ["ok", "scope", "purpose", "revoked", "expired", "not_yet"]
+        reason = np.select(
+            [t["granted_at"] > at, t["expires_at"] <= at,
+             t["revoked_at"].notna() & (t["revoked_at"] <= at),
+             ~t["purposes"].str.contains(f";{purpose};", regex=False),
+             ~(t["scope"].str.contains(";*;", regex=False) | _covers(t["scope"], need))],
+            ["not_yet", "expired", "revoked", "purpose", "scope"], default="ok")
+        rank = pd.Series(pd.Categorical(reason, categories=order, ordered=True).codes,
+                         index=t["uscc"].to_numpy())
+        best = rank.groupby(level=0).min()
+        codes = best.reindex(ask).to_numpy()
+        out = pd.DataFrame({"reason": np.where(np.isnan(codes), "none",
+                                               np.asarray(order, dtype=object)[
+                                                   np.nan_to_num(codes).astype(int)])},
+                           index=ask)
+        out.index.name = "uscc"
+        out.insert(0, "allowed", out["reason"] == "ok")
+        return out
+
+    def require(self, usccs, purpose: str, at, *, tables=None) -> None:
+        """Raise :class:`ConsentError` unless every enterprise may be processed."""
+        res = self.check(usccs, purpose, at, tables=tables)
+        bad = res[~res["allowed"]]
+        if len(bad):
+            shown = ", ".join(f"{m} ({r})" for m, r in zip(
+                mask_uscc_array(bad.index[:5].to_series()), bad["reason"][:5], strict=True))
+            raise ConsentError(f"{len(bad):,} enterprise(s) lack a live authorisation for "
+                               f"{purpose}: {shown}")
