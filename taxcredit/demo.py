@@ -15,6 +15,7 @@ import numpy as np
 
 from . import datasets
 from .features import build_features
+from .governance import AuditLog, CircuitBreaker, ConsentRegistry, Governance, mask_frame
 from .modeling import metrics
 from .profile import fit_reference, join_profiles, needed_features
 from .strategy import Rule, evaluate_rules
@@ -35,9 +36,13 @@ def run_demo(out, *, n_enterprises: int = 60_000, seed: int = 7, strategy: str =
              test_share: float = 0.3, log=print) -> dict:
     """Run the demonstration; write its outputs to ``out``; return the summary.
 
+    Governed like production: only applications with a live authorisation (the synthetic
+    ``consents`` table) are processed, every step is written to a hash-chained audit log, and
+    identifiers are masked in every output.
+
     Outputs: ``strategy/`` (the fitted strategy artifact with its profile reference),
     ``decisions.parquet`` (one row per out-of-time application: the decision and the
-    enterprise profile) and ``summary.json``.
+    enterprise profile; USCCs masked), ``audit.jsonl`` and ``summary.json``.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -49,21 +54,40 @@ def run_demo(out, *, n_enterprises: int = 60_000, seed: int = 7, strategy: str =
                                                           "application_id"], kind="mergesort")
     cut = apps["application_date"].iloc[int(len(apps) * (1 - test_share))]
     later = apps[apps["application_date"] >= cut]
-    log(f"2/4 training strategy {strategy!r} on {int((apps['application_date'] < cut).sum()):,} "
-        f"applications before {cut.date()} …")
-    s = get(strategy).fit(ds, until=cut)
-    profiler = fit_reference(s, ds, until=cut)
+    audit = AuditLog(out / "audit.jsonl")
+    gov = Governance(ConsentRegistry(ds["consents"]), actor="taxcredit-demo", audit=audit,
+                     breaker=CircuitBreaker({"no_consent_per_hour": 10**6,
+                                             "enterprises_per_hour": 10**7,
+                                             "off_hours_bulk": 10**7}, audit=audit))
+    dev = gov.admit(apps.loc[apps["application_date"] < cut, "uscc"], "model_development",
+                    apps.loc[apps["application_date"] < cut, "application_date"])
+    n_dev_refused = int((~dev["allowed"]).sum())
+    log(f"2/4 training strategy {strategy!r} on {int(dev['allowed'].sum()):,} applications "
+        f"before {cut.date()} authorised for model development ({n_dev_refused} not) …")
+    trainable = ds.select(apps.loc[apps["application_date"] >= cut, "uscc"].tolist()
+                          + dev.index[dev["allowed"].to_numpy()].tolist())
+    s = get(strategy).fit(trainable, until=cut)
+    profiler = fit_reference(s, trainable, until=cut)
     s.save(out / "strategy")
-    log(f"3/4 deciding {len(later):,} later applications (out of time) …")
+    ok = gov.admit(later["uscc"], "credit_assessment", later["application_date"])
+    n_refused = int((~ok["allowed"]).sum())
+    later = later[ok["allowed"].to_numpy()]
+    log(f"3/4 deciding {len(later):,} later applications (out of time; {n_refused} without a "
+        "live authorisation not processed) …")
     pairs = later[["uscc", "application_date"]].rename(columns={"application_date": "as_of"})
     need = sorted(set(s.spec.needed_features()) | set(needed_features(profiler))
                   | set().union(*(r.features for r in RULE_ONLY)))
     X = build_features(ds, as_of=pairs, features=need)
     decisions = join_profiles(s, X, profiler=profiler)
     y = later["default_12m"].astype(int).to_numpy()
-    decisions.reset_index().assign(application_id=later["application_id"].to_numpy(),
-                                   default_12m=y).to_parquet(out / "decisions.parquet",
-                                                             index=False)
+    mask_frame(decisions.reset_index()).assign(
+        application_id=later["application_id"].to_numpy(), default_12m=y).to_parquet(
+        out / "decisions.parquet", index=False)
+    audit.append(actor="taxcredit-demo", event="decide", purpose="credit_assessment",
+                 strategy=s.spec.name, version=s.spec.version, n_applications=len(later),
+                 not_processed=n_refused,
+                 decisions={str(k): int(v) for k, v in
+                            decisions["decision"].value_counts().items()})
     log("4/4 comparing with the rule-only policy …")
     p = decisions["pd"].to_numpy()
     approved = (decisions["decision"] == "approve").to_numpy()
@@ -76,6 +100,7 @@ def run_demo(out, *, n_enterprises: int = 60_000, seed: int = 7, strategy: str =
     summary = {
         "enterprises": n_enterprises, "seed": seed, "strategy": strategy,
         "train_until": str(cut.date()), "test_applications": len(y),
+        "not_processed_without_consent": n_refused + n_dev_refused,
         "test_default_rate": float(y.mean()),
         "auc_out_of_time": metrics.auc(y, p), "ks_out_of_time": metrics.ks(y, p),
         "strategy_approval_rate": float(approved.mean()),

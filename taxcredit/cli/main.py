@@ -255,7 +255,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                        strategy=args.strategy, log=log)
     print(format_summary(summary))
     print(f"outputs in {args.out}/: strategy/ (fitted strategy, model card, profile "
-          "reference), decisions.parquet (decisions and profiles), summary.json")
+          "reference), decisions.parquet (decisions and profiles, USCCs masked), audit.jsonl "
+          "(verify: taxcredit audit verify), summary.json")
     return EXIT_OK
 
 

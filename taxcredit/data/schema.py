@@ -765,10 +765,50 @@ TRUTH = TableSchema(
     sort_by=("application_id",),
 )
 
+VERIFICATIONS = ("real_name", "double_authorisation", "real_name+double_authorisation")
+
+CONSENTS = TableSchema(
+    name="consents",
+    zh="授权记录",
+    description=(
+        "One row per authorisation an enterprise gave the bank to use its tax data: the "
+        "purposes and tables it covers, when it was granted, when it expires and when (if) it "
+        "was revoked, and how it was verified. Checked point in time on every use."
+    ),
+    columns=(
+        Column("consent_id", "string", "授权编号", "Unique authorisation identifier."),
+        _uscc(),
+        Column("bank", "string", "银行", "The bank authorised.", nullable=True, required=False,
+               free_text=True),
+        Column("purposes", "string", "授权用途", "Purposes covered, ';'-separated: "
+               "credit_assessment, post_loan_monitoring, model_development.", free_text=True),
+        Column("scope", "string", "授权范围", "Tables covered, ';'-separated, or * for all.",
+               nullable=True, required=False, free_text=True),
+        _date("granted_at", "授权日期", "When the authorisation was given (its knowledge date)."),
+        _date("expires_at", "到期日期", "When it lapses."),
+        _date("revoked_at", "撤销日期", "When it was withdrawn; missing while in force.",
+              nullable=True),
+        Column("verification", "category", "验证方式", "How the authorisation was verified: "
+               + ", ".join(VERIFICATIONS) + ".", allowed=VERIFICATIONS, nullable=True,
+               required=False, aliases={"实名认证": "real_name", "双重授权": "double_authorisation",
+                                        "实名+双重授权": "real_name+double_authorisation"}),
+    ),
+    key=("consent_id",),
+    knowledge_date="granted_at",
+    parent=("enterprises", "uscc"),
+    rules=(
+        Compare("expires_before_granted", "expires_at", ">", "granted_at",
+                "an authorisation must expire after it is granted"),
+        Compare("revoked_before_granted", "revoked_at", ">=", "granted_at",
+                "an authorisation cannot be revoked before it is granted"),
+    ),
+    sort_by=("uscc", "granted_at", "consent_id"),
+)
+
 SCHEMAS: dict[str, TableSchema] = {
     s.name: s
     for s in (ENTERPRISES, VAT_RETURNS, CIT_RETURNS, PAYMENTS, INVOICES, CREDIT_GRADES, EVENTS,
-              FINANCIALS, PAYROLL, APPLICATIONS, TRUTH)
+              FINANCIALS, PAYROLL, APPLICATIONS, TRUTH, CONSENTS)
 }
 
 #: Validation order: parents before children.

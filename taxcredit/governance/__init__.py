@@ -10,8 +10,9 @@
 from .audit import GENESIS, AuditLog, Verification, verify_log
 from .breaker import BreakerLimits, CircuitBreaker
 from .consent import COLUMNS, PURPOSES, ConsentRegistry, check_purpose
+from .governed import NOT_PROCESSED, Governance
 from .masking import IDENTIFIER_COLUMNS, mask_frame, pseudonym
 
-__all__ = ["COLUMNS", "GENESIS", "IDENTIFIER_COLUMNS", "PURPOSES", "AuditLog",
-           "BreakerLimits", "CircuitBreaker", "ConsentRegistry", "Verification",
+__all__ = ["COLUMNS", "GENESIS", "IDENTIFIER_COLUMNS", "NOT_PROCESSED", "PURPOSES", "AuditLog",
+           "BreakerLimits", "CircuitBreaker", "ConsentRegistry", "Governance", "Verification",
            "check_purpose", "mask_frame", "pseudonym", "verify_log"]

@@ -166,6 +166,35 @@ class ConsentRegistry:
         out.insert(0, "allowed", out["reason"] == "ok")
         return out
 
+    def check_pairs(self, usccs, at, purpose: str, *, tables=None) -> pd.DataFrame:
+        """Like :meth:`check`, each enterprise at its own moment (e.g. its application date).
+
+        Returns a frame aligned with the inputs (``allowed``, ``reason``; default index).
+        """
+        check_purpose(purpose)
+        need = frozenset(tables or ())
+        ask = pd.DataFrame({"uscc": pd.Series(list(usccs), dtype="str"),
+                            "at": pd.to_datetime(pd.Series(list(at)))})
+        if len(ask["at"]) and ask["at"].isna().any():
+            raise ValueError("check_pairs: every pair needs a date")
+        ask["row"] = np.arange(len(ask))
+        m = ask.merge(self.table, on="uscc", how="inner")
+        order = ["ok", "scope", "purpose", "revoked", "expired", "not_yet"]
+        reason = np.select(
+            [m["granted_at"] > m["at"], m["expires_at"] <= m["at"],
+             m["revoked_at"].notna() & (m["revoked_at"] <= m["at"]),
+             ~m["purposes"].str.contains(f";{purpose};", regex=False),
+             ~(m["scope"].str.contains(";*;", regex=False) | _covers(m["scope"], need))],
+            ["not_yet", "expired", "revoked", "purpose", "scope"], default="ok")
+        codes = pd.Series(pd.Categorical(reason, categories=order, ordered=True).codes,
+                          index=m["row"].to_numpy()).groupby(level=0).min()
+        best = codes.reindex(np.arange(len(ask))).to_numpy()
+        out = pd.DataFrame({"reason": np.where(
+            np.isnan(best), "none",
+            np.asarray(order, dtype=object)[np.nan_to_num(best).astype(int)])})
+        out.insert(0, "allowed", out["reason"] == "ok")
+        return out
+
     def require(self, usccs, purpose: str, at, *, tables=None) -> None:
         """Raise :class:`ConsentError` unless every enterprise may be processed."""
         res = self.check(usccs, purpose, at, tables=tables)

@@ -15,7 +15,7 @@ enterprise and rule (the most severe). Compared with the previous run's alerts, 
 ``new``, ``ongoing`` or ``escalated``. A credit repair or upgrade (EW18) asks for a re-score.
 
 EW16 (consent revoked or expired) runs when the authorisations are given (a ``consents``
-table: ``uscc``, ``granted_date``, ``expiry_date``, ``revoked_date``). Not evaluated: EW12
+table: ``uscc``, ``granted_at``, ``expires_at``, ``revoked_at``). Not evaluated: EW12
 (the largest buyer disappearing needs counterparty identities; the contract's invoices are
 monthly aggregates).
 """
@@ -406,21 +406,21 @@ def _consent(ctx: _Context, p: dict) -> pd.DataFrame:
     c = ctx.consents
     if c is None:
         return _empty()
-    c = c[c["uscc"].isin(ctx.usccs) & (c["granted_date"] <= ctx.as_of)]
-    live = (c["expiry_date"].isna() | (c["expiry_date"] > ctx.as_of)) & \
-        (c["revoked_date"].isna() | (c["revoked_date"] > ctx.as_of))
+    c = c[c["uscc"].isin(ctx.usccs) & (c["granted_at"] <= ctx.as_of)]
+    live = (c["expires_at"].isna() | (c["expires_at"] > ctx.as_of)) & \
+        (c["revoked_at"].isna() | (c["revoked_at"] > ctx.as_of))
     covered = c.loc[live.to_numpy(), "uscc"].unique()
-    last = c.sort_values(["uscc", "granted_date"], kind="mergesort").groupby(
+    last = c.sort_values(["uscc", "granted_at"], kind="mergesort").groupby(
         "uscc", sort=False).tail(1).set_index("uscc")
     miss = ctx.usccs[~ctx.usccs.isin(covered)]
-    df = last.reindex(miss)[["granted_date", "expiry_date", "revoked_date"]].reset_index(
+    df = last.reindex(miss)[["granted_at", "expires_at", "revoked_at"]].reset_index(
         names="uscc")
-    revoked = df["revoked_date"].notna() & (df["revoked_date"] <= ctx.as_of)
-    df["reason"] = np.where(df["granted_date"].isna(), "none",
+    revoked = df["revoked_at"].notna() & (df["revoked_at"] <= ctx.as_of)
+    df["reason"] = np.where(df["granted_at"].isna(), "none",
                             np.where(revoked, "revoked", "expired"))
-    df["trigger"] = df["revoked_date"].where(revoked, df["expiry_date"]).fillna(ctx.as_of)
-    return _hits(df, p["level"], "trigger", ["reason", "granted_date", "expiry_date",
-                                             "revoked_date"])
+    df["trigger"] = df["revoked_at"].where(revoked, df["expires_at"]).fillna(ctx.as_of)
+    return _hits(df, p["level"], "trigger", ["reason", "granted_at", "expires_at",
+                                             "revoked_at"])
 
 
 def _stale(ctx: _Context, p: dict) -> pd.DataFrame:
@@ -573,16 +573,16 @@ def _jsonable(v):
 def _consents(consents) -> pd.DataFrame | None:
     if consents is None:
         return None
-    need = {"uscc", "granted_date", "expiry_date"}
+    need = {"uscc", "granted_at", "expires_at"}
     missing = sorted(need - set(consents.columns))
     if missing:
-        raise ValueError(f"consents: missing column(s) {missing}; expected uscc, granted_date, "
-                         "expiry_date and optionally revoked_date")
+        raise ValueError(f"consents: missing column(s) {missing}; expected uscc, granted_at, "
+                         "expires_at and optionally revoked_at (the consents table)")
     c = consents.copy()
     c["uscc"] = c["uscc"].astype(str)
-    if "revoked_date" not in c.columns:
-        c["revoked_date"] = pd.NaT
-    for col in ("granted_date", "expiry_date", "revoked_date"):
+    if "revoked_at" not in c.columns:
+        c["revoked_at"] = pd.NaT
+    for col in ("granted_at", "expires_at", "revoked_at"):
         c[col] = pd.to_datetime(c[col])
     return c
 
@@ -606,7 +606,7 @@ def early_warnings(ds: TaxDataset, as_of, *, book=None, config: WarningConfig | 
         The alerts of the previous run, to mark each alert ``new``, ``ongoing`` or
         ``escalated``.
     consents : DataFrame, optional
-        Authorisations (``uscc``, ``granted_date``, ``expiry_date``, ``revoked_date``) for
+        Authorisations (``uscc``, ``granted_at``, ``expires_at``, ``revoked_at``) for
         EW16; default: the dataset's ``consents`` table if it has one, else EW16 is skipped.
     lang : {"zh", "en"}
 

@@ -117,12 +117,12 @@ CASES = {
                                     "2025-06-01": 150_000.0})}),
     "EW15": ({"events": events(("tax_office_change", "2025-06-20"))}, "yellow",
              {"events": events(("tax_office_change", "2025-04-20"))}),
-    "EW16": ({"consents": pd.DataFrame({"uscc": [U], "granted_date": [d("2024-01-10")],
-                                        "expiry_date": [d("2026-01-10")],
-                                        "revoked_date": [d("2025-06-01")]})}, "yellow",
-             {"consents": pd.DataFrame({"uscc": [U], "granted_date": [d("2024-01-10")],
-                                        "expiry_date": [d("2026-01-10")],
-                                        "revoked_date": [d("2025-07-05")]})}),
+    "EW16": ({"consents": pd.DataFrame({"uscc": [U], "granted_at": [d("2024-01-10")],
+                                        "expires_at": [d("2026-01-10")],
+                                        "revoked_at": [d("2025-06-01")]})}, "yellow",
+             {"consents": pd.DataFrame({"uscc": [U], "granted_at": [d("2024-01-10")],
+                                        "expires_at": [d("2026-01-10")],
+                                        "revoked_at": [d("2025-07-05")]})}),
     "EW17": ({"vat_returns": vat(months("2024-06-01", "2025-02-01"))}, "yellow",
              {"vat_returns": vat(months("2024-06-01", "2025-05-01"))}),
     "EW18": ({"events": events(("credit_repair", "2025-06-20"))}, "info",
@@ -284,8 +284,8 @@ def test_cli_monitor(tmp_path, capsys):
 
 
 def test_consent_rule_point_in_time_and_reasons():
-    c = pd.DataFrame({"uscc": [U, U], "granted_date": [d("2023-01-10"), d("2025-02-01")],
-                      "expiry_date": [d("2024-01-10"), d("2025-05-31")]})
+    c = pd.DataFrame({"uscc": [U, U], "granted_at": [d("2023-01-10"), d("2025-02-01")],
+                      "expires_at": [d("2024-01-10"), d("2025-05-31")]})
     ev = lambda as_of: _fired({"consents": c}, "EW16", as_of=as_of)  # noqa: E731
     assert ev("2025-03-31").empty  # the second authorisation is live
     got = ev("2025-06-30")
@@ -294,5 +294,5 @@ def test_consent_rule_point_in_time_and_reasons():
     alerts = early_warnings(_ds(), AS_OF, book=[U], consents=c)
     assert "EW16" in set(alerts["rule"])
     assert "EW16" not in set(early_warnings(_ds(), AS_OF, book=[U])["rule"])  # no table: skip
-    with pytest.raises(ValueError, match="granted_date"):
+    with pytest.raises(ValueError, match="granted_at"):
         early_warnings(_ds(), AS_OF, book=[U], consents=pd.DataFrame({"uscc": [U]}))

@@ -541,6 +541,42 @@ def _applications(rng, world, fate, grid, uscc, gidx, ff_month):
     return apps, truth
 
 
+def _consents(rng, apps: pd.DataFrame, gidx, ext) -> pd.DataFrame:
+    """Authorisations behind the applications: most in force, a few missing, short or revoked.
+
+    2 % of applicants gave none; the rest authorised 1-20 days before applying, for one (30 %),
+    two or three years; 3 % revoked later; 10 % left model development out of the purposes.
+    """
+    n = len(apps)
+    u = rng.random(n)
+    years = rng.choice([1, 2, 3], n, p=[0.3, 0.4, 0.3])
+    before = rng.integers(1, 21, n)
+    after = rng.integers(30, 300, n)
+    no_dev = rng.random(n) < 0.10
+    keep = u >= 0.02
+    app = apps["application_date"].to_numpy().astype("datetime64[D]")
+    granted = app - before.astype("timedelta64[D]")
+    expires = granted + (365 * years).astype("timedelta64[D]")
+    revoked = np.where((u >= 0.02) & (u < 0.05), app + after.astype("timedelta64[D]"),
+                       np.datetime64("NaT"))
+    revoked = np.where(revoked <= ext, revoked, np.datetime64("NaT"))
+    idx = apps["_idx"].to_numpy()
+    purposes = np.where(no_dev, "credit_assessment;post_loan_monitoring",
+                        "credit_assessment;post_loan_monitoring;model_development")
+    df = _frame("consents", {
+        "consent_id": _str(("CS" + pd.Series(gidx[idx]).astype(str).str.zfill(8)).to_numpy()),
+        "_idx": idx,
+        "bank": _str(np.full(n, "synthetic-bank")),
+        "purposes": _str(purposes),
+        "scope": _str(np.full(n, "*")),
+        "granted_at": granted.astype("datetime64[ns]"),
+        "expires_at": expires.astype("datetime64[ns]"),
+        "revoked_at": revoked.astype("datetime64[ns]"),
+        "verification": _cat("real_name+double_authorisation", "consents", "verification", n),
+    })
+    return df[keep].reset_index(drop=True)
+
+
 def build_tables(rng: np.random.Generator, world: World, fate: Fate, act: Activity,
                  ev: MonthlyEvents, grades: pd.DataFrame, repairs: pd.DataFrame,
                  grid: MonthGrid, uscc: np.ndarray, gidx: np.ndarray) -> dict[str, pd.DataFrame]:
@@ -590,6 +626,8 @@ def build_tables(rng: np.random.Generator, world: World, fate: Fate, act: Activi
     tables["payroll"] = payroll
     tables["applications"], tables["truth"] = _applications(rng, world, fate, grid, uscc, gidx,
                                                             ff_month)
+    tables["consents"] = _consents(rng, tables["applications"], gidx,
+                                   grid.extraction_date.astype("datetime64[D]"))
     codes = pa.array(uscc, type=pa.string())
     out = {}
     for name, df in tables.items():

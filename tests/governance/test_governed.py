@@ -1,0 +1,120 @@
+"""Governed decisions and monitoring; no unmasked identifier in a full demo run."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import taxcredit as tc
+from taxcredit.errors import AccessRefused, PurposeError
+from taxcredit.governance import (
+    NOT_PROCESSED,
+    AuditLog,
+    CircuitBreaker,
+    ConsentRegistry,
+    Governance,
+    verify_log,
+)
+
+AS_OF = pd.Timestamp("2025-06-30")
+
+
+@pytest.fixture(scope="module")
+def world():
+    ds = tc.datasets.make_population(n_enterprises=2_500, months=48, seed=17)
+    strategy = tc.strategies.get("sme_scorecard").fit(ds, until="2025-01-01")
+    usccs = ds["enterprises"]["uscc"].astype(str).head(40).tolist()
+    t = pd.Timestamp
+    consents = pd.DataFrame({
+        "uscc": usccs,
+        "purposes": ["credit_assessment;post_loan_monitoring"] * 36 + ["post_loan_monitoring"] * 4,
+        "granted_at": [t("2025-01-01")] * 40,
+        "expires_at": [t("2026-01-01")] * 30 + [t("2025-06-01")] * 10,  # 10 expired
+        "revoked_at": [pd.NaT] * 25 + [t("2025-06-10")] * 5 + [pd.NaT] * 10,  # 5 revoked
+    })
+    return ds, strategy, usccs, ConsentRegistry(consents)
+
+
+def test_only_consented_enterprises_are_scored_and_every_call_is_audited(world, tmp_path):
+    ds, strategy, usccs, reg = world
+    log = AuditLog(tmp_path / "audit.jsonl")
+    gov = Governance(reg, actor="analyst-7", audit=log, mask=False)
+    pairs = pd.DataFrame({"uscc": [*usccs, "91110108551385082Q"], "as_of": AS_OF})
+    out = gov.decide(strategy, ds, pairs, lang="en")
+    assert len(out) == 41 and list(out.index.get_level_values(0)) == pairs["uscc"].tolist()
+    ok = out["consent"] == "ok"
+    assert ok.sum() == 25  # 5 revoked, 10 expired, 1 unknown
+    assert out.loc[~ok.to_numpy(), "decision"].eq(NOT_PROCESSED).all()
+    assert out.loc[~ok.to_numpy(), "pd"].isna().all()
+    assert set(out.loc[~ok.to_numpy(), "consent"]) == {"revoked", "expired", "none"}
+    # the consented rows are exactly what the strategy decides for them
+    want = strategy.decide(ds.select(usccs[:25]), pairs.head(25), lang="en")
+    np.testing.assert_allclose(out["pd"].to_numpy()[:25], want["pd"].to_numpy())
+    assert list(out["decision"].astype(str)[:25]) == list(want["decision"].astype(str))
+    rec = log.records()[-1]
+    assert rec["event"] == "decide" and rec["actor"] == "analyst-7"
+    assert rec["decisions"][NOT_PROCESSED] == 16 and rec["n_enterprises"] == 41
+    assert all("*" in e for e in rec["enterprises"])  # masked in the log
+    assert verify_log(log.path).ok
+
+
+def test_masked_by_default(world):
+    ds, strategy, usccs, reg = world
+    out = Governance(reg, actor="a").decide(strategy, ds, pd.DataFrame(
+        {"uscc": usccs[:5], "as_of": AS_OF}))
+    assert all("********" in u for u in out.index.get_level_values(0))
+
+
+def test_wrong_purpose_and_tripped_breaker_are_refused_and_audited(world, tmp_path):
+    ds, strategy, usccs, reg = world
+    log = AuditLog(tmp_path / "audit.jsonl")
+    gov = Governance(reg, actor="intruder", audit=log,
+                     breaker=CircuitBreaker({"no_consent_per_hour": 3}, audit=log))
+    with pytest.raises(PurposeError):
+        gov.decide(strategy, ds, AS_OF, purpose="marketing")
+    with pytest.raises(AccessRefused):  # everyone of the dataset, most without consent
+        gov.decide(strategy, ds, AS_OF)
+    with pytest.raises(AccessRefused, match="suspended since"):
+        gov.decide(strategy, ds, pd.DataFrame({"uscc": usccs[:2], "as_of": AS_OF}))
+    events = [r["event"] for r in log.records()]
+    assert events == ["refused", "breaker_tripped"]
+    assert verify_log(log.path).ok
+
+
+def test_monitoring_needs_monitoring_consent(world):
+    ds, _, usccs, reg = world
+    alerts = Governance(reg, actor="pl-team", mask=False).monitor(ds, AS_OF, book=usccs)
+    stop = alerts[(alerts["rule"] == "EW16")]
+    assert set(stop["uscc"]) >= set(usccs[25:40])  # expired or revoked by 2025-06-30
+    others = alerts[alerts["rule"] != "EW16"]
+    assert set(others["uscc"]) <= set(usccs[:25])  # the only live monitoring consents
+
+
+def test_no_unmasked_identifier_in_any_output_or_log_of_the_demo(tmp_path):
+    from taxcredit.cli.main import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--enterprises", "3000", "--quiet"]) == 0
+    ds = tc.datasets.make_population(n_enterprises=3_000, months=48, seed=7)
+    ids = set(ds["enterprises"]["uscc"].astype(str))
+    pattern = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
+    found, scanned = [], 0
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        if path.suffix == ".parquet":
+            df = pd.read_parquet(path)
+            text = " ".join(df[c].astype(str).str.cat(sep=" ") for c in df.columns
+                            if df[c].dtype.kind in "OUS" or str(df[c].dtype) in ("str",
+                                                                                 "string"))
+            text += " " + " ".join(map(str, df.index))
+        else:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        scanned += 1
+        found += [(path.name, m) for m in pattern.findall(text) if m in ids]
+    assert scanned >= 6 and not found, found[:5]
+    assert verify_log(out / "audit.jsonl").ok
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["not_processed_without_consent"] > 0
