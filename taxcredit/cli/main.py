@@ -775,7 +775,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.func(args)
-    except (TaxCreditError, OSError) as exc:  # bad data or files: exit 1
+    except (TaxCreditError, OSError, ImportError) as exc:  # bad data, files, missing extra
         print(f"taxcredit {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ValueError as exc:  # bad option values that argparse cannot check
