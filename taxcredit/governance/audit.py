@@ -30,6 +30,18 @@ __all__ = ["GENESIS", "AuditLog", "Verification", "verify_log"]
 GENESIS = "0" * 64
 
 
+def _line(record: dict) -> str:
+    """Write a record in its one form (verification compares each line with it)."""
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str) + "\n"
+
+
+def _no_duplicates(pairs: list) -> dict:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate keys")
+    return dict(pairs)
+
+
 def _digest(record: dict) -> str:
     body = {k: v for k, v in record.items() if k != "hash"}
     text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
@@ -101,8 +113,7 @@ class AuditLog:
             record = {"seq": seq, "ts": datetime.now(UTC).isoformat(timespec="microseconds"),
                       **fields, "prev": prev_hash}
             record["hash"] = _digest(record)
-            line = json.dumps(record, ensure_ascii=False, sort_keys=True, default=str) + "\n"
-            os.write(fd, line.encode("utf-8"))
+            os.write(fd, _line(json.loads(json.dumps(record, default=str))).encode("utf-8"))
             os.fsync(fd)
         return record
 
@@ -169,9 +180,13 @@ def verify_log(path, *, head: dict | None = None) -> Verification:
             if not line.strip():
                 return Verification(False, n, i, "an empty line was inserted")
             try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
+                r = json.loads(line, object_pairs_hook=_no_duplicates)
+            except (json.JSONDecodeError, ValueError):
                 return Verification(False, n, i, "not a JSON record (edited or corrupted)")
+            if line.rstrip("\n") != _line(r).rstrip("\n"):
+                n += 1
+                return Verification(False, n, i, "not in the log's own form: the record was "
+                                                  "edited")
             n += 1
             if r.get("seq") != n:
                 return Verification(False, n, i, f"sequence {r.get('seq')} where {n} was due: "

@@ -148,7 +148,10 @@ class CircuitBreaker:
             me["enterprises"] = ents
             me["no_consent"] = [x for x in me["no_consent"] if x > t - 3600] + \
                 [t] * int(without_consent)
-            night = at.hour >= lim.night_start or at.hour < lim.night_end
+            if lim.night_start > lim.night_end:  # the night wraps midnight (22 → 6)
+                night = at.hour >= lim.night_start or at.hour < lim.night_end
+            else:  # e.g. 0 → 6
+                night = lim.night_start <= at.hour < lim.night_end
             why = None
             if len(me["requests"]) > lim.requests_per_minute:
                 why = f"{len(me['requests'])} requests in a minute (limit " \

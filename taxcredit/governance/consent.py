@@ -81,7 +81,7 @@ class ConsentRegistry:
         for c in ("bank", "scope", "revoked_at", "verification"):
             if c not in t.columns:
                 t[c] = "*" if c == "scope" else None
-        t["uscc"] = t["uscc"].astype(str)
+        t["uscc"] = t["uscc"].astype(str).str.strip().str.upper()
         for c in ("granted_at", "expires_at", "revoked_at"):
             t[c] = pd.to_datetime(t[c], utc=False)
         bad = t["granted_at"].isna() | t["expires_at"].isna()
@@ -144,7 +144,7 @@ class ConsentRegistry:
         check_purpose(purpose)
         at = pd.Timestamp(at)
         need = frozenset(tables or ())
-        ask = pd.Index(pd.Series(list(usccs), dtype="str"))
+        ask = pd.Index(pd.Series(list(usccs), dtype="str").str.strip().str.upper())
         t = self.table[self.table["uscc"].isin(ask)]
         # the best reason per authorisation, then the best per enterprise (ok wins)
         order = ["ok", "scope", "purpose", "revoked", "expired", "not_yet"]
@@ -173,7 +173,7 @@ class ConsentRegistry:
         """
         check_purpose(purpose)
         need = frozenset(tables or ())
-        ask = pd.DataFrame({"uscc": pd.Series(list(usccs), dtype="str"),
+        ask = pd.DataFrame({"uscc": pd.Series(list(usccs), dtype="str").str.strip().str.upper(),
                             "at": pd.to_datetime(pd.Series(list(at)))})
         if len(ask["at"]) and ask["at"].isna().any():
             raise ValueError("check_pairs: every pair needs a date")

@@ -11,7 +11,9 @@ and identifiers are masked in what is returned unless the caller is authorised t
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import hmac
+import secrets
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,6 +30,9 @@ from .masking import mask_frame
 __all__ = ["NOT_PROCESSED", "Governance"]
 
 NOT_PROCESSED = "not_processed"
+#: Tables the early-warning rules read (an authorisation's scope must cover them).
+MONITORING_TABLES = ("vat_returns", "payments", "invoices", "payroll", "credit_grades",
+                     "events")
 _REASON_TEXT = {
     "zh": {"none": "无授权", "not_yet": "授权尚未生效", "expired": "授权已过期",
            "revoked": "授权已撤销", "purpose": "授权用途不含本次用途",
@@ -39,9 +44,17 @@ _REASON_TEXT = {
 }
 
 
-def _fingerprint(usccs: pd.Series, as_of) -> str:
-    text = "\n".join(sorted(usccs.astype(str))) + f"\n{as_of}"
-    return hashlib.sha256(text.encode()).hexdigest()
+def _fingerprint(values: pd.Series, key: bytes) -> str:
+    """Return a keyed (HMAC-SHA-256) fingerprint of a set of values.
+
+    A plain hash of one USCC could be brute-forced back from its masked form.
+    """
+    text = "\n".join(sorted(values.astype(str)))
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def _normalise(usccs) -> pd.Series:
+    return pd.Series(list(usccs), dtype="str").str.strip().str.upper()
 
 
 @dataclass
@@ -58,6 +71,16 @@ class Governance:
     breaker : CircuitBreaker, optional
     mask : bool, default True
         Mask identifiers in returned frames. ``False`` only for authorised internal use.
+    key : bytes, optional
+        Secret for the keyed fingerprints in the audit log (default: random per instance;
+        give the bank's own to compare fingerprints across runs).
+
+    Notes
+    -----
+    The breaker counts, per actor, enterprises asked for that *never* authorised the bank
+    (``reason = "none"``); lapsed authorisations in monitoring are expected and only reported.
+    Give batch service accounts their own limits (a nightly book of a million enterprises is
+    not an analyst's query).
     """
 
     consents: ConsentRegistry
@@ -65,6 +88,7 @@ class Governance:
     audit: AuditLog | None = None
     breaker: CircuitBreaker | None = None
     mask: bool = True
+    key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     def __post_init__(self) -> None:
         if not self.actor:
@@ -81,7 +105,7 @@ class Governance:
         :class:`~taxcredit.errors.PurposeError` for a purpose tax data may not serve (also
         audited).
         """
-        usccs = pd.Series(list(usccs), dtype="str")
+        usccs = _normalise(usccs)
         try:
             check_purpose(purpose)
         except Exception as exc:
@@ -92,8 +116,8 @@ class Governance:
         res = self.consents.check_pairs(usccs, when, purpose, tables=tables)
         res.index = usccs.to_numpy()
         if self.breaker is not None:
-            refused = usccs[~res["allowed"].to_numpy()].nunique()
-            self.breaker.check(self.actor, usccs.unique(), at=now, without_consent=refused)
+            never = usccs[(res["reason"] == "none").to_numpy()].nunique()
+            self.breaker.check(self.actor, usccs.unique(), at=now, without_consent=never)
         return res
 
     def _audit(self, **fields) -> None:
@@ -102,7 +126,7 @@ class Governance:
 
     def _ids(self, usccs: pd.Series) -> dict:
         ids = {"n_enterprises": int(usccs.nunique()),
-               "enterprises_sha256": _fingerprint(usccs, "")}
+               "enterprises_hmac": _fingerprint(usccs.drop_duplicates(), self.key)}
         if usccs.nunique() <= 100:
             ids["enterprises"] = sorted(mask_uscc_array(usccs.unique()).tolist())
         return ids
@@ -119,11 +143,12 @@ class Governance:
             As :meth:`Strategy.decide`.
         purpose : str
             Declared purpose (``credit_assessment`` by default).
-        at : date-like, optional
-            The moment of use checked against the authorisations (default: the as-of date,
-            or each pair's own date).
+        at : date-like or "as_of", optional
+            The moment of use checked against the authorisations: default ``now`` (the data
+            are used now, so a revocation made after the as-of date counts); ``"as_of"`` checks
+            each pair at its own date (replaying history, e.g. a backtest).
         now : datetime-like, optional
-            Wall-clock time for the breaker (default now).
+            Wall-clock time of the use (default: the current time).
 
         Returns
         -------
@@ -135,7 +160,11 @@ class Governance:
         pairs = _pairs(ds, as_of)
         tables = sorted({c.split(".")[0] for c in feature_inputs(
             strategy.spec.needed_features())})
-        when = pairs["as_of"] if at is None else pd.Series([pd.Timestamp(at)] * len(pairs))
+        now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
+        if isinstance(at, str) and at == "as_of":
+            when = pairs["as_of"]
+        else:
+            when = pd.Series([now if at is None else pd.Timestamp(at)] * len(pairs))
         admitted = self.admit(pairs["uscc"], purpose, when, tables=tables, now=now)
         ok = admitted["allowed"].to_numpy(dtype=bool)
         parts = []
@@ -150,8 +179,8 @@ class Governance:
                     version=strategy.spec.version,
                     spec_sha256=hashlib.sha256(strategy.spec.to_toml().encode()).hexdigest(),
                     training_data_sha256=strategy.card_.get("data_fingerprint", ""),
-                    input_sha256=_fingerprint(pairs["uscc"] + "@" + pairs["as_of"].astype(str),
-                                              ""),
+                    input_hmac=_fingerprint(pairs["uscc"] + "@" + pairs["as_of"].astype(str),
+                                            self.key),
                     as_of=f"{pairs['as_of'].min().date()}..{pairs['as_of'].max().date()}",
                     decisions={str(k): int(v) for k, v in
                                                        counts.items()},
@@ -163,14 +192,17 @@ class Governance:
                 lang: str = "zh", now=None) -> pd.DataFrame:
         """Early warnings for the book's enterprises with live consent for monitoring.
 
+        Consent is checked at ``now`` (the moment of use) for the tables the rules read.
         Enterprises without it get one EW16 alert (stop using their data) and nothing else.
         """
         from ..monitoring import early_warnings
 
-        usccs = pd.Series(book["uscc"] if isinstance(book, pd.DataFrame) else list(book),
-                          dtype="str").drop_duplicates()
+        usccs = _normalise(book["uscc"] if isinstance(book, pd.DataFrame) else book) \
+            .drop_duplicates()
         when = pd.Timestamp(as_of)
-        admitted = self.admit(usccs, "post_loan_monitoring", when, now=now)
+        now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
+        admitted = self.admit(usccs, "post_loan_monitoring", now, tables=MONITORING_TABLES,
+                              now=now)
         allowed = admitted.index[admitted["allowed"].to_numpy()]
         alerts = early_warnings(ds, when, book=allowed, config=config, previous=previous,
                                 lang=lang, consents=self.consents.table)
@@ -184,6 +216,10 @@ class Governance:
                 "evidence": [f'{{"reason": "{r}"}}' for r in refused["reason"]],
                 "trigger_date": when, "as_of": when, "rescore": False, "status": "new"})
             alerts = pd.concat([alerts, extra], ignore_index=True)
+            rank = alerts["level"].map({lv: i for i, lv in enumerate(
+                ("red", "orange", "yellow", "info"))})
+            alerts = alerts.iloc[np.lexsort((alerts["rule"], alerts["uscc"], rank))] \
+                .reset_index(drop=True)
         levels = alerts["level"].value_counts().to_dict()
         self._audit(event="monitor", purpose="post_loan_monitoring", as_of=str(when.date()),
                     alerts={str(k): int(v) for k, v in levels.items()},
@@ -200,7 +236,7 @@ def _pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
     else:
         p = pd.DataFrame({"uscc": ds["enterprises"]["uscc"].to_numpy(),
                           "as_of": pd.Timestamp(as_of)})
-    p["uscc"] = p["uscc"].astype(str)
+    p["uscc"] = _normalise(p["uscc"]).to_numpy()
     p["as_of"] = pd.to_datetime(p["as_of"])
     return p.reset_index(drop=True)
 

@@ -272,10 +272,10 @@ def _sales_drop(ctx: _Context, p: dict) -> pd.DataFrame:
     if vat.empty:
         return _empty()
     last = vat.groupby("uscc")["period_end"].max()
-    end = vat["uscc"].map(last)
-    recent = vat[vat["period_end"] > end - pd.DateOffset(months=3)]
-    before = vat[(vat["period_end"] > end - pd.DateOffset(months=15))
-                 & (vat["period_end"] <= end - pd.DateOffset(months=12))]
+    month = vat["period_end"].dt.year * 12 + vat["period_end"].dt.month
+    lag = vat["uscc"].map(last.dt.year * 12 + last.dt.month) - month  # months before the last
+    recent = vat[(lag >= 0) & (lag < 3)]  # the last 3 months (or the last quarter)
+    before = vat[(lag >= 12) & (lag < 15)]  # the same months a year earlier
     a = recent.groupby("uscc")["taxable_sales"].sum()
     b = before.groupby("uscc")["taxable_sales"].sum()
     df = pd.DataFrame({"sales_3m": a, "sales_3m_year_before": b}).dropna()
@@ -340,11 +340,16 @@ def _key_change(ctx: _Context, p: dict) -> pd.DataFrame:
     rep = ctx.events(("legal_rep_change",), since=ctx.since)
     if rep.empty:
         return _empty()
-    other = ctx.events(("address_change", "tax_office_change"),
-                       since=ctx.as_of - pd.Timedelta(days=p["days"]))
-    near = other.groupby("uscc")["event_date"].max() if not other.empty else pd.Series(
+    other = ctx.events(("address_change", "tax_office_change"))
+    window = pd.Timedelta(days=p["days"])
+    pairs = rep[["event_id", "uscc", "event_date"]].merge(
+        other[["uscc", "event_date"]].rename(columns={"event_date": "other"}), on="uscc") \
+        if not other.empty else pd.DataFrame(columns=["event_id", "other"])
+    pairs = pairs[(pairs["other"] - pairs["event_date"]).abs() <= window] if len(pairs) \
+        else pairs
+    near = pairs.groupby("event_id")["other"].max() if len(pairs) else pd.Series(
         dtype="datetime64[ns]")
-    rep = rep.assign(other_change=near.reindex(rep["uscc"].to_numpy()).to_numpy())
+    rep = rep.assign(other_change=near.reindex(rep["event_id"].to_numpy()).to_numpy())
     level = np.where(rep["other_change"].notna(), p["level_with_other"], p["level"])
     return _hits(rep, level, "event_date", ["event_date", "other_change"])
 
@@ -407,6 +412,8 @@ def _consent(ctx: _Context, p: dict) -> pd.DataFrame:
     if c is None:
         return _empty()
     c = c[c["uscc"].isin(ctx.usccs) & (c["granted_at"] <= ctx.as_of)]
+    if "purposes" in c.columns:  # only authorisations that cover monitoring count
+        c = c[c["purposes"].astype(str).str.contains("post_loan_monitoring", regex=False)]
     live = (c["expires_at"].isna() | (c["expires_at"] > ctx.as_of)) & \
         (c["revoked_at"].isna() | (c["revoked_at"] > ctx.as_of))
     covered = c.loc[live.to_numpy(), "uscc"].unique()
@@ -621,8 +628,11 @@ def early_warnings(ds: TaxDataset, as_of, *, book=None, config: WarningConfig | 
         raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
     cfg = config if isinstance(config, WarningConfig) else WarningConfig.from_params(config)
     as_of = pd.Timestamp(as_of)
-    if book is None:
-        usccs = ds["enterprises"]["uscc"].astype(str)
+    if book is None:  # every enterprise registered by the as-of date
+        ent = ds["enterprises"]
+        known = ent["registration_date"] <= as_of if "registration_date" in ent.columns \
+            else np.ones(len(ent), dtype=bool)
+        usccs = ent.loc[np.asarray(known), "uscc"].astype(str)
     elif isinstance(book, pd.DataFrame):
         if "uscc" not in book.columns:
             raise ValueError("book: a table of loans needs a 'uscc' column")

@@ -17,9 +17,8 @@ import pandas as pd
 
 from ..data import TaxDataset
 from ..features import build_features
-from ..modeling import metrics
 from ..strategy import Strategy
-from .validation import PSI_ACT, PSI_WATCH, card_samples
+from .validation import PSI_ACT, PSI_WATCH, card_samples, stability_index
 
 __all__ = ["PortfolioMonitor", "monitor_portfolio"]
 
@@ -108,19 +107,23 @@ def monitor_portfolio(strategy: Strategy, ds: TaxDataset, dates, *, book=None,
     dev_pairs = development[["uscc", "application_date"]].rename(
         columns={"application_date": "as_of"})
     dev_X, dev_out = _score(strategy, ds, dev_pairs)
-    books = ds if book is None else ds.select(pd.Series(list(book), dtype="str").unique())
+    ent = ds["enterprises"]
+    chosen = ent["uscc"].astype(str) if book is None else \
+        pd.Series(list(book), dtype="str").drop_duplicates()
     order = list(strategy.spec.grades.grades)
     stab, shares, migration = [], {}, {}
     previous: pd.Series | None = None
     prev_date = None
-    for as_of in dates:
-        X, out = _score(strategy, books, as_of)
+    reg = pd.Series(ent["registration_date"].to_numpy(), index=ent["uscc"].astype(str))
+    for as_of in dates:  # the book at each date: enterprises registered by then
+        on_book = chosen[(reg.reindex(chosen.to_numpy()) <= as_of).to_numpy()]
+        X, out = _score(strategy, ds.select(on_book), as_of)
         for var in ["pd", *feats]:
             ref = dev_out["pd"] if var == "pd" else dev_X[var]
             now = out["pd"] if var == "pd" else X[var]
             stab.append({"as_of": as_of, "variable": var,
-                         "psi": metrics.psi(ref.to_numpy(dtype=float),
-                                            now.to_numpy(dtype=float), bins=10)})
+                         "psi": stability_index(ref.reset_index(drop=True),
+                                                now.reset_index(drop=True))})
         grade = pd.Series(out["grade"].astype(str).to_numpy(),
                           index=out.index.get_level_values(0).astype(str))
         shares[as_of] = grade.value_counts(normalize=True).reindex(order, fill_value=0.0)

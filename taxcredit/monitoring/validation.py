@@ -23,7 +23,7 @@ from ..modeling import WoEScorecard, metrics
 from ..strategy import Strategy
 
 __all__ = ["PSI_ACT", "PSI_WATCH", "ValidationReport", "card_samples", "grade_table",
-           "validate"]
+           "stability_index", "validate"]
 
 #: PSI below which a distribution is stable; from which it is acted on (industry heuristics).
 PSI_WATCH, PSI_ACT = 0.10, 0.25
@@ -165,8 +165,11 @@ def _curves(y: np.ndarray, p: np.ndarray) -> dict[str, pd.DataFrame]:
     return {"roc": roc, "ks": ks}
 
 
-def grade_table(y, pd_, grades, order: list[str]) -> pd.DataFrame:
+def grade_table(y, pd_, grades, order: list[str], *, min_n: int = 30) -> pd.DataFrame:
     """Calibration and rank ordering by grade, with the binomial and Jeffreys tests.
+
+    ``rank_ok``: the grade's observed default rate is not below that of the previous grade
+    with at least ``min_n`` loans (smaller grades are always ``True`` and skipped over).
 
     ``p_binomial``: P(at least the observed defaults | the grade's mean PD), one-sided — small
     means the PD underestimates the risk. ``p_jeffreys``: the Jeffreys posterior probability
@@ -178,8 +181,12 @@ def grade_table(y, pd_, grades, order: list[str]) -> pd.DataFrame:
     n, d, m = t["n"].to_numpy(), t["n_event"].to_numpy(), t["mean_pd"].to_numpy()
     t["p_binomial"] = binom.sf(d - 1, n, m)
     t["p_jeffreys"] = beta.cdf(m, d + 0.5, n - d + 0.5)
-    rates = t["observed_rate"].to_numpy()
-    t["rank_ok"] = np.r_[True, rates[1:] >= rates[:-1]]
+    # rank ordering among the grades with enough loans to say anything (min_n)
+    big = (t["n"] >= min_n).to_numpy()
+    rates = t["observed_rate"].to_numpy()[big]
+    ok = np.ones(len(t), dtype=bool)
+    ok[np.flatnonzero(big)] = np.r_[True, rates[1:] >= rates[:-1]]
+    t["rank_ok"] = ok
     return t.rename(columns={"group": "grade"})
 
 
@@ -274,14 +281,34 @@ def _stability(scored: dict[str, pd.DataFrame], reference: str, feats: list[str]
         if name == reference:
             continue
         for var in ["pd", *feats]:
-            a, b = ref[var].to_numpy(dtype=float), s[var].to_numpy(dtype=float)
-            if np.isfinite(a).sum() < 10 or not len(b):
+            if ref[var].notna().sum() < 10 or not len(s[var]):
                 continue
-            rows.append({"sample": name, "variable": var, "psi": metrics.psi(a, b, bins=10)})
+            rows.append({"sample": name, "variable": var, "psi": stability_index(ref[var],
+                                                                                 s[var])})
     t = pd.DataFrame(rows, columns=["sample", "variable", "psi"])
     t["status"] = np.where(t["psi"] >= PSI_ACT, "act",
                            np.where(t["psi"] >= PSI_WATCH, "watch", "stable"))
     return t
+
+
+def stability_index(expected: pd.Series, actual: pd.Series, bins: int = 10) -> float:
+    """PSI of a numeric column (deciles of ``expected``) or of a categorical one (categories).
+
+    A categorical column compares the shares of each category (missing values a category of
+    their own), with the same empty-cell rule as :func:`taxcredit.modeling.metrics.psi`.
+    """
+    if expected.dtype.kind in "biuf" and actual.dtype.kind in "biuf":
+        return metrics.psi(expected.to_numpy(dtype=float), actual.to_numpy(dtype=float),
+                           bins=bins)
+    e = expected.astype(object).where(expected.notna(), "∅").astype(str).value_counts()
+    a = actual.astype(object).where(actual.notna(), "∅").astype(str).value_counts()
+    cats = e.index.union(a.index)
+    ce = e.reindex(cats, fill_value=0).to_numpy(dtype=float)
+    ca = a.reindex(cats, fill_value=0).to_numpy(dtype=float)
+    ce[ce == 0] = metrics.ZERO_CELL
+    ca[ca == 0] = metrics.ZERO_CELL
+    pe, pa = ce / ce.sum(), ca / ca.sum()
+    return float(np.sum((pa - pe) * np.log(pa / pe)))
 
 
 def _findings(r: ValidationReport) -> list[str]:
@@ -290,8 +317,7 @@ def _findings(r: ValidationReport) -> list[str]:
         low = t[(t["n"] >= 30) & ((t["p_binomial"] < 0.05) | (t["p_jeffreys"] < 0.05))]
         for g in low["grade"]:
             out.append(f"{name}: grade {g} defaults more than its PD (binomial/Jeffreys p < 0.05)")
-        big = t[t["n"] >= 30]
-        if not big["rank_ok"].all():
+        if not t["rank_ok"].all():
             out.append(f"{name}: observed default rates do not rise grade by grade")
     shifted = r.stability[r.stability["status"] == "act"]
     for name, t in shifted.groupby("sample", sort=False):

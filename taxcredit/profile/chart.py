@@ -138,7 +138,7 @@ def _axes(ax, lang: str, font):
 
 
 def _draw(ax, angles, values, label, **style):
-    ok = ~np.isnan(values)  # a dimension with no data is a gap, not a zero
+    ok = ~np.isnan(values)  # a dimension with no data is drawn at 0 and marked ×
     closed_a = np.r_[angles, angles[:1]]
     closed_v = np.r_[np.where(ok, values, 0.0), values[:1] if ok[0] else 0.0]
     line = ax.plot(closed_a, closed_v, label=label, **style)[0]

@@ -382,7 +382,7 @@ class Profiler:
                 if grid is not None and keys[li] in grid[0]:
                     q = grid[1][grid[0].index(keys[li])]
                     group = "×".join(level) or "all"
-                    median = float(q[len(q) // 2])
+                    median = float((q[(len(q) - 1) // 2] + q[len(q) // 2]) / 2)
                     break
             f = _FEATURES[fid]
             rows.append({"dimension": dim, "indicator": fid,

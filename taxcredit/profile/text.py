@@ -94,18 +94,32 @@ def _join(a: pa.Array, b: pa.Array, sep: str) -> pa.Array:
     return pc.if_else(both, _cat(a, sep, b), pc.if_else(pc.equal(a, ""), b, a))
 
 
+#: Positions in the comparison table beyond the whole percentiles 1–99.
+_BEST, _LAST, _NEAR, _FAR = 101, 102, 103, 104
+
+
 def _tails(lang: str, good: bool) -> pa.Array:
-    """Return the peer comparison for each whole percentile 0–100."""
-    out = []
-    for p in range(101):
-        if lang == "zh":
-            out.append("（同行最优）" if p == 100 else "（同行最末）" if p == 0 else
-                       ("（优于" if good else "（仅优于") + f"{p}%的同行）")
-        else:
-            out.append(" (best among peers)" if p == 100 else " (last among peers)" if p == 0
-                       else (" (better than " if good else " (better than only ")
-                       + f"{p}% of peers)")
+    """Return the peer comparisons: whole percentiles 1–99, then best, last, near, far.
+
+    "Best" and "last" only for the true extremes (a percentile of exactly 100 or 0);
+    two-tailed indicators (scored by closeness to the peer median) say near or far.
+    """
+    zh = lang == "zh"
+    out = [""] * 105
+    for p in range(1, 100):
+        out[p] = ((("（优于" if good else "（仅优于") + f"{p}%的同行）") if zh else
+                  (" (better than " if good else " (better than only ") + f"{p}% of peers)")
+    out[_BEST] = "（同行最优）" if zh else " (best among peers)"
+    out[_LAST] = "（同行最末）" if zh else " (last among peers)"
+    out[_NEAR] = "（接近同行中位数）" if zh else " (close to the peer median)"
+    out[_FAR] = "（偏离同行中位数）" if zh else " (far from the peer median)"
     return pa.array(out)
+
+
+def _tail_index(pct: np.ndarray, two_tailed: np.ndarray, good: bool) -> np.ndarray:
+    whole = np.clip(np.round(np.nan_to_num(pct)), 1, 99).astype(np.int64)
+    idx = np.where(pct == 100, _BEST, np.where(pct == 0, _LAST, whole))
+    return np.where(two_tailed, _NEAR if good else _FAR, idx)
 
 
 def sentences(P: pd.DataFrame, X: pd.DataFrame, lang: str, top: int
@@ -134,6 +148,7 @@ def sentences(P: pd.DataFrame, X: pd.DataFrame, lang: str, top: int
         return empty, empty.copy()
     label = pa.array([(feats[c].zh if lang == "zh" else feats[c].en) + " " for c in names])
     units = np.asarray([_UNITS.get(c, "ratio") for c in names])
+    both = np.asarray([feats[c].direction == "both" for c in names])
     vals = P.to_numpy(dtype=float)
     raw = X[names].to_numpy(dtype=float, na_value=np.nan)
     rows = np.arange(n)
@@ -152,7 +167,7 @@ def sentences(P: pd.DataFrame, X: pd.DataFrame, lang: str, top: int
             pct, value = vals[rows, j], raw[rows, j]
             keep = np.isfinite(pct) & np.isfinite(value) & ((pct >= 50) if good else (pct < 50))
             text = _cat(pc.take(label, pa.array(j)), format_values(value, units[j], lang),
-                        pc.take(tails, pa.array(np.round(np.nan_to_num(pct)).astype(np.int64))))
+                        pc.take(tails, pa.array(_tail_index(pct, both[j], good))))
             text = pc.if_else(pa.array(keep), text, "")
             joined = text if joined is None else _join(joined, text, sep)
         series = joined.to_pandas().astype("str")

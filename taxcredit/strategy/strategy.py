@@ -112,6 +112,7 @@ class Strategy:
         if min(y[:cut].sum(), y[cut:].sum()) < 1 or cut < 10:
             raise TaxDataError("too few applications with outcomes to train and calibrate "
                                f"({len(y)} rows, {int(y.sum())} defaults)")
+        self.attachments_ = {}  # add-ons fitted for an earlier model do not carry over
         model = self._new_model(features).fit(X.iloc[:cut], y[:cut])
         raw = model.predict_proba(X.iloc[cut:])[:, 1]
         self.calibrator_ = PDCalibrator("platt").fit(raw, y[cut:])

@@ -76,8 +76,18 @@ def _garbage(lines):
     return lines, 6, "not a JSON record"
 
 
+def _duplicate_key(lines):  # a reader taking the first key would see another actor
+    lines[1] = lines[1].replace("{", '{"actor": "mallory", ', 1)
+    return lines, 2, "not a JSON record"
+
+
+def _reformat(lines):  # same content, another layout
+    lines[2] = json.dumps(json.loads(lines[2]), indent=1) .replace("\n", " ") + "\n"
+    return lines, 3, "own form"
+
+
 @pytest.mark.parametrize("tamper", [_edit, _rehash_edit, _delete, _reorder, _insert_blank,
-                                    _garbage])
+                                    _garbage, _duplicate_key, _reformat])
 def test_every_kind_of_tampering_is_caught_where_it_happened(tmp_path, tamper):
     log = _log(tmp_path)
     lines, line, words = tamper(_lines(log))

@@ -141,3 +141,10 @@ def test_masking_frames_and_pseudonyms():
     assert pd.isna(out["phone"].iloc[1]) and out["pd"].tolist() == [0.01, 0.02]
     p1, p2 = pseudonym([A, A, B], key=b"k"), pseudonym([A], key=b"other")
     assert p1[0] == p1[1] != p1[2] and p1[0] != p2[0] and len(p1[0]) == 16
+
+
+def test_a_night_window_that_does_not_wrap_midnight():
+    br = CircuitBreaker({"off_hours_bulk": 5, "night_start": 0, "night_end": 6})
+    br.check("a", [f"E{i}" for i in range(6)], at=t("2025-06-30 14:00"))  # daytime: fine
+    with pytest.raises(AccessRefused, match="bulk pull"):
+        br.check("b", [f"E{i}" for i in range(6)], at=t("2025-06-30 03:00"))

@@ -21,6 +21,7 @@ from taxcredit.governance import (
 )
 
 AS_OF = pd.Timestamp("2025-06-30")
+NOW = pd.Timestamp("2025-06-30 15:00")  # the moment of use, inside office hours
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def test_only_consented_enterprises_are_scored_and_every_call_is_audited(world, 
     log = AuditLog(tmp_path / "audit.jsonl")
     gov = Governance(reg, actor="analyst-7", audit=log, mask=False)
     pairs = pd.DataFrame({"uscc": [*usccs, "91110108551385082Q"], "as_of": AS_OF})
-    out = gov.decide(strategy, ds, pairs, lang="en")
+    out = gov.decide(strategy, ds, pairs, lang="en", now=NOW)
     assert len(out) == 41 and list(out.index.get_level_values(0)) == pairs["uscc"].tolist()
     ok = out["consent"] == "ok"
     assert ok.sum() == 25  # 5 revoked, 10 expired, 1 unknown
@@ -65,7 +66,7 @@ def test_only_consented_enterprises_are_scored_and_every_call_is_audited(world, 
 def test_masked_by_default(world):
     ds, strategy, usccs, reg = world
     out = Governance(reg, actor="a").decide(strategy, ds, pd.DataFrame(
-        {"uscc": usccs[:5], "as_of": AS_OF}))
+        {"uscc": usccs[:5], "as_of": AS_OF}), now=NOW)
     assert all("********" in u for u in out.index.get_level_values(0))
 
 
@@ -75,11 +76,11 @@ def test_wrong_purpose_and_tripped_breaker_are_refused_and_audited(world, tmp_pa
     gov = Governance(reg, actor="intruder", audit=log,
                      breaker=CircuitBreaker({"no_consent_per_hour": 3}, audit=log))
     with pytest.raises(PurposeError):
-        gov.decide(strategy, ds, AS_OF, purpose="marketing")
-    with pytest.raises(AccessRefused):  # everyone of the dataset, most without consent
-        gov.decide(strategy, ds, AS_OF)
+        gov.decide(strategy, ds, AS_OF, purpose="marketing", now=NOW)
+    with pytest.raises(AccessRefused):  # everyone of the dataset, most never authorised
+        gov.decide(strategy, ds, AS_OF, now=NOW)
     with pytest.raises(AccessRefused, match="suspended since"):
-        gov.decide(strategy, ds, pd.DataFrame({"uscc": usccs[:2], "as_of": AS_OF}))
+        gov.decide(strategy, ds, pd.DataFrame({"uscc": usccs[:2], "as_of": AS_OF}), now=NOW)
     events = [r["event"] for r in log.records()]
     assert events == ["refused", "breaker_tripped"]
     assert verify_log(log.path).ok
@@ -87,7 +88,8 @@ def test_wrong_purpose_and_tripped_breaker_are_refused_and_audited(world, tmp_pa
 
 def test_monitoring_needs_monitoring_consent(world):
     ds, _, usccs, reg = world
-    alerts = Governance(reg, actor="pl-team", mask=False).monitor(ds, AS_OF, book=usccs)
+    alerts = Governance(reg, actor="pl-team", mask=False).monitor(ds, AS_OF, book=usccs,
+                                                                  now=NOW)
     stop = alerts[(alerts["rule"] == "EW16")]
     assert set(stop["uscc"]) >= set(usccs[25:40])  # expired or revoked by 2025-06-30
     others = alerts[alerts["rule"] != "EW16"]
@@ -118,3 +120,48 @@ def test_no_unmasked_identifier_in_any_output_or_log_of_the_demo(tmp_path):
     assert verify_log(out / "audit.jsonl").ok
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["not_processed_without_consent"] > 0
+
+
+def test_consent_is_checked_when_the_data_are_used(world):
+    ds, strategy, usccs, reg = world
+    gov = Governance(reg, actor="a", mask=False)
+    pairs = pd.DataFrame({"uscc": usccs[:2], "as_of": pd.Timestamp("2025-03-31")})
+    later = pd.Timestamp("2025-07-15 10:00")  # used after the expiry / revocation dates
+    assert gov.decide(strategy, ds, pairs, now=NOW)["consent"].tolist() == ["ok", "ok"]
+    moved = gov.decide(strategy, ds, pd.DataFrame({"uscc": usccs[26:28], "as_of": pairs["as_of"]}),
+                       now=later)
+    assert moved["consent"].tolist() == ["revoked", "revoked"]  # revoked 2025-06-10
+    replay = gov.decide(strategy, ds, pd.DataFrame({"uscc": usccs[26:28],
+                                                    "as_of": pairs["as_of"]}),
+                        at="as_of", now=later)
+    assert replay["consent"].tolist() == ["ok", "ok"]  # a backtest of 2025-03-31
+    lower = gov.decide(strategy, ds, pd.DataFrame({"uscc": [usccs[0].lower()],
+                                                   "as_of": pairs["as_of"][:1]}), now=NOW)
+    assert lower["consent"].tolist() == ["ok"] and lower["pd"].notna().all()
+
+
+def test_monitoring_respects_scope_and_survives_lapsed_consents(world):
+    ds, _, usccs, _ = world
+    t = pd.Timestamp
+    narrow = ConsentRegistry(pd.DataFrame({
+        "uscc": usccs[:30], "purposes": "post_loan_monitoring",
+        "scope": ["enterprises"] * 5 + ["*"] * 25, "granted_at": t("2025-01-01"),
+        "expires_at": [t("2026-01-01")] * 5 + [t("2025-03-01")] * 25}))
+    gov = Governance(narrow, actor="svc", mask=False, breaker=CircuitBreaker())
+    alerts = gov.monitor(ds, AS_OF, book=usccs[:30], now=NOW)  # 25 lapsed: no trip
+    ew16 = alerts[alerts["rule"] == "EW16"]
+    assert set(ew16["uscc"]) == set(usccs[:30])
+    assert set(alerts["uscc"]) == set(usccs[:30])  # nothing else read for any of them
+
+
+def test_the_log_fingerprints_are_keyed(world, tmp_path):
+    ds, strategy, usccs, reg = world
+    log = AuditLog(tmp_path / "a.jsonl")
+    one = pd.DataFrame({"uscc": usccs[:1], "as_of": AS_OF})
+    Governance(reg, actor="a", audit=log, key=b"k1").decide(strategy, ds, one, now=NOW)
+    Governance(reg, actor="a", audit=log, key=b"k2").decide(strategy, ds, one, now=NOW)
+    a, b = log.records()
+    assert a["enterprises_hmac"] != b["enterprises_hmac"]
+    import hashlib
+
+    assert hashlib.sha256(usccs[0].encode()).hexdigest() not in log.path.read_text()

@@ -296,3 +296,35 @@ def test_consent_rule_point_in_time_and_reasons():
     assert "EW16" not in set(early_warnings(_ds(), AS_OF, book=[U])["rule"])  # no table: skip
     with pytest.raises(ValueError, match="granted_at"):
         early_warnings(_ds(), AS_OF, book=[U], consents=pd.DataFrame({"uscc": [U]}))
+
+
+
+@pytest.mark.parametrize(("last", "freq"), [("2025-02-01", "monthly"), ("2025-04-01", "monthly"),
+                                            ("2025-06-01", "monthly"), ("2024-11-01", "monthly")])
+def test_sales_drop_compares_the_same_three_months_a_year_apart(last, freq):
+    end = pd.Timestamp(last)
+    sales = {str(m.date()): 100.0 for m in pd.date_range(end - pd.DateOffset(months=23), end,
+                                                        freq="MS")}
+    for k in range(3):  # the last three months at 40 % of a year before: -60 %
+        sales[str((end - pd.DateOffset(months=k)).date())] = 40.0
+    got = _fired({"vat_returns": vat(sales)}, "EW06", as_of=end + pd.offsets.MonthEnd(0)
+                 + pd.Timedelta(days=20))
+    ev = json.loads(got.iloc[0]["evidence"])
+    assert ev["sales_3m"] == 120 and ev["sales_3m_year_before"] == 300
+    assert ev["change"] == pytest.approx(-0.6) and got.iloc[0]["level"] == "orange"
+
+
+def test_sales_drop_of_a_quarterly_filer_is_quarter_on_quarter_a_year_apart():
+    q = {"2024-04-01": 300.0, "2024-07-01": 300.0, "2024-10-01": 300.0, "2025-01-01": 300.0,
+         "2025-04-01": 0.0}
+    ends = {str((pd.Timestamp(k) + pd.DateOffset(months=2)).date()): v for k, v in q.items()}
+    got = _fired({"vat_returns": vat(ends, freq="quarterly")}, "EW06", as_of="2025-07-31")
+    ev = json.loads(got.iloc[0]["evidence"])
+    assert ev["change"] == -1 and got.iloc[0]["level"] == "red"
+
+
+def test_key_change_window_is_around_the_legal_rep_change():
+    far = {"events": events(("address_change", "2025-01-10"), ("legal_rep_change", "2025-06-15"))}
+    near = {"events": events(("address_change", "2025-04-01"), ("legal_rep_change", "2025-06-15"))}
+    assert _fired(far, "EW10")["level"].tolist() == ["yellow"]
+    assert _fired(near, "EW10")["level"].tolist() == ["orange"]

@@ -22,6 +22,9 @@ def setup():
 
 
 def _grades(strategy, ds, book, as_of) -> pd.Series:
+    ent = ds["enterprises"]
+    registered = set(ent.loc[ent["registration_date"] <= pd.Timestamp(as_of), "uscc"])
+    book = [u for u in book if u in registered]  # the book as of that date
     X = tc.build_features(ds.select(book), as_of=as_of,
                           features=strategy.spec.needed_features())
     out = strategy.decide_features(X, reasons="none")

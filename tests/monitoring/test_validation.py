@@ -169,3 +169,25 @@ def test_cli_report(fitted, tmp_path, capsys):
     assert "out_of_time" in capsys.readouterr().out
     assert main(["report", "--strategy", str(folder), "--data", str(data), "--out",
                  str(tmp_path / "r.pdf")]) == 2
+
+
+def test_stability_of_a_categorical_column_by_hand():
+    from taxcredit.monitoring.validation import stability_index
+
+    e = pd.Series(["C"] * 50 + ["F"] * 30 + [None] * 20, dtype="category")
+    a = pd.Series(["C"] * 20 + ["F"] * 60 + ["I"] * 20)
+    ce = np.array([50, 30, 0.5, 20]) / 100.5  # C, F, I (empty: half a count), missing
+    ca = np.array([20, 60, 20, 0.5]) / 100.5
+    want = float(np.sum((ca - ce) * np.log(ca / ce)))
+    assert stability_index(e, a) == pytest.approx(want)
+    num = pd.Series(np.arange(100.0))
+    assert stability_index(num, num) == pytest.approx(0.0)
+
+
+def test_rank_ordering_skips_small_grades():
+    # G1 2 %, G2 tiny (1 of 5), G3 1 % → G3 is below G1: broken, whatever G2 says
+    y = np.r_[np.ones(2), np.zeros(98), np.ones(1), np.zeros(4), np.ones(1), np.zeros(99)]
+    p = np.full(len(y), 0.02)
+    g = np.r_[np.full(100, "G1"), np.full(5, "G2"), np.full(100, "G3")]
+    t = grade_table(y.astype(int), p, g, ["G1", "G2", "G3"])
+    assert t["rank_ok"].tolist() == [True, True, False]

@@ -68,3 +68,15 @@ def test_every_dimension_speaks_both_languages():
         text = " ".join(out["strengths"]) + " " + " ".join(out["weaknesses"])
         for d, labels in names[lang].items():
             assert any(label in text for label in labels), (lang, d)
+
+
+def test_two_tailed_indicators_speak_of_the_median_and_extremes_are_exact():
+    P = pd.DataFrame({"invoice_declared_ratio": [96.0, 10.0], "tax_12m": [99.6, 0.4]})
+    X = pd.DataFrame({"invoice_declared_ratio": [1.01, 2.5], "tax_12m": [9e5, 10.0]})
+    good, bad = sentences(P, X, "en", top=2)
+    assert good[0] == ("Tax paid, last 12 months CNY 900k (better than 99% of peers); "
+                       "Invoiced vs declared sales 1.01 (close to the peer median)")
+    assert bad[1] == ("Tax paid, last 12 months CNY 10 (better than only 1% of peers); "
+                      "Invoiced vs declared sales 2.5 (far from the peer median)")
+    zh, _ = sentences(P.head(1), X.head(1), "zh", top=2)
+    assert "接近同行中位数" in zh[0]
