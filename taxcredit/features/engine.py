@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -175,16 +176,41 @@ def build_features(
     uscc = pairs["uscc"].to_numpy()
     as_of_arr = pairs["as_of"].to_numpy()
     tasks = (delayed(_compute)(tables, uscc[rows], as_of_arr[rows]) for rows, tables in jobs)
-    if n_jobs == 1:
-        results = [_compute(tables, uscc[rows], as_of_arr[rows])
-                   for rows, tables in tqdm(jobs, desc="features", unit="chunk",
-                                            disable=not progress)]
-    else:
-        # threads: the work is numpy on large arrays (which releases the GIL), and threads
-        # share the tables instead of pickling them to worker processes
-        results = Parallel(n_jobs=n_jobs, prefer="threads")(
-            tqdm(tasks, total=len(jobs), desc="features", unit="chunk", disable=not progress))
+    with _ordinary_pages():
+        if n_jobs == 1:
+            results = [_compute(tables, uscc[rows], as_of_arr[rows])
+                       for rows, tables in tqdm(jobs, desc="features", unit="chunk",
+                                                disable=not progress)]
+        else:
+            # threads: the work is numpy on large arrays (which releases the GIL), and threads
+            # share the tables instead of pickling them to worker processes
+            results = Parallel(n_jobs=n_jobs, prefer="threads")(
+                tqdm(tasks, total=len(jobs), desc="features", unit="chunk",
+                     disable=not progress))
     return _assemble(pairs, jobs, results, wanted)
+
+
+@contextmanager
+def _ordinary_pages():
+    """Have numpy use ordinary memory pages while the engine computes (restored after).
+
+    On Linux numpy asks for transparent huge pages for large arrays. The engine makes many
+    large, short-lived temporaries, and zeroing 2 MiB pages on first touch costs more than
+    huge pages save: 100,000 enterprises, first call 9.9 → 7.7 s (system time 5.5 → 3.3 s).
+    """
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # pragma: no cover - numpy < 2 keeps it in numpy.core
+        try:
+            from numpy.core.multiarray import _set_madvise_hugepage
+        except ImportError:
+            yield
+            return
+    previous = _set_madvise_hugepage(False)
+    try:
+        yield
+    finally:
+        _set_madvise_hugepage(previous)
 
 
 def _assemble(pairs: pd.DataFrame, jobs, results, wanted: list[str]) -> pd.DataFrame:
