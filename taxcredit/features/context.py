@@ -186,8 +186,8 @@ class Context:
     def months(self, table: str, column: str, rows: np.ndarray) -> np.ndarray:
         """Month index of the dates in ``table.column`` at ``rows`` (cached per column)."""
         key = ("months", table, column)
-        if key not in self.cache:
-            self.cache[key] = month_index(_dates(self.tables[table][column]))
+        if key not in self.cache:  # from the cached date column: one conversion per column
+            self.cache[key] = month_index(self.column(table, column, slice(None), "date"))
         return self.cache[key][rows]
 
     def column(self, table: str, column: str, rows: np.ndarray, dtype=float) -> np.ndarray:
