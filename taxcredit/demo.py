@@ -20,6 +20,7 @@ from .modeling import metrics
 from .profile import fit_reference, join_profiles, needed_features
 from .strategy import Rule, evaluate_rules
 from .strategy.registry import get
+from .strategy.strategy import matured
 
 __all__ = ["RULE_ONLY", "run_demo"]
 
@@ -50,8 +51,8 @@ def run_demo(out, *, n_enterprises: int = 60_000, seed: int = 7, strategy: str =
     log(f"1/4 generating {n_enterprises:,} enterprises × 48 months (seed {seed}) …")
     ds = datasets.make_population(n_enterprises=n_enterprises, months=48, seed=seed)
     apps = ds["applications"]
-    apps = apps[apps["default_12m"].notna()].sort_values(["application_date",
-                                                          "application_id"], kind="mergesort")
+    apps = matured(apps[apps["default_12m"].notna()]).sort_values(
+        ["application_date", "application_id"], kind="mergesort")  # full outcome windows
     cut = apps["application_date"].iloc[int(len(apps) * (1 - test_share))]
     later = apps[apps["application_date"] >= cut]
     audit = AuditLog(out / "audit.jsonl")

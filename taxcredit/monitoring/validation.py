@@ -21,6 +21,7 @@ from ..errors import TaxDataError
 from ..features import build_features
 from ..modeling import WoEScorecard, metrics
 from ..strategy import Strategy
+from ..strategy.strategy import matured
 
 __all__ = ["PSI_ACT", "PSI_WATCH", "ValidationReport", "card_samples", "grade_table",
            "stability_index", "validate"]
@@ -108,21 +109,13 @@ def card_samples(strategy: Strategy, ds: TaxDataset, target: str | None = None, 
         raise ValueError(f"strategy {strategy.spec.name!r} has no model card windows: fit it "
                          "first, or pass the samples yourself")
     target = target or card.get("target", "default_12m")
-    apps = _matured(_labelled(ds, target), horizon_months)
+    apps = matured(_labelled(ds, target), horizon_months)
     d = apps["application_date"]
     t0, t1 = (pd.Timestamp(x) for x in card["training_window"])
     c0, c1 = (pd.Timestamp(x) for x in card["calibration_window"])
     out = {"train": apps[(d >= t0) & (d <= t1)], "calibration": apps[(d >= c0) & (d <= c1)],
            "out_of_time": apps[d > c1]}
     return {k: v for k, v in out.items() if len(v)}
-
-
-def _matured(apps: pd.DataFrame, horizon_months: int) -> pd.DataFrame:
-    """Applications whose outcome window ended by the last observation date."""
-    if "observed_through" not in apps.columns or apps["observed_through"].isna().all():
-        return apps
-    end = apps["observed_through"].max()
-    return apps[apps["application_date"] + pd.DateOffset(months=horizon_months) <= end]
 
 
 def _labelled(ds: TaxDataset, target: str) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from ..data import TaxDataset
 from ..errors import ArtifactError, TaxDataError
 from ..features import build_features
 from ..strategy import Strategy
+from ..strategy.strategy import matured
 from .profiler import LEVELS, Profiler
 
 __all__ = ["ATTACHMENT", "build_profiles", "decide_with_profiles", "fit_reference",
@@ -55,8 +56,8 @@ def fit_reference(strategy: Strategy, ds: TaxDataset, *, target: str | None = No
         raise TaxDataError("fitting a profile reference needs the applications table")
     apps = ds["applications"]
     target = target or strategy.card_.get("target", "default_12m")
-    if target in apps.columns:
-        apps = apps[apps[target].notna()]
+    if target in apps.columns:  # the strategy's training set: matured, labelled applications
+        apps = matured(apps[apps[target].notna()])
     if until is not None:
         apps = apps[apps["application_date"] < pd.Timestamp(until)]
     if not len(apps):

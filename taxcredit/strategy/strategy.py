@@ -18,10 +18,27 @@ from ..modeling import GBMRiskModel, PDCalibrator, WoEScorecard, label_reasons, 
 from .rules import evaluate_rules
 from .spec import StrategySpec
 
-__all__ = ["DECISIONS", "Strategy"]
+__all__ = ["DECISIONS", "HORIZON_MONTHS", "Strategy", "matured"]
 
 DECISIONS = ("approve", "refer", "decline")
 N_REASONS = 3
+
+
+#: Outcome window of the default flag, in months.
+HORIZON_MONTHS = 12
+
+
+def matured(apps: pd.DataFrame, horizon_months: int = HORIZON_MONTHS) -> pd.DataFrame:
+    """Keep the applications whose outcome window ended by the last observation date.
+
+    A recent application has a known outcome only if it already defaulted; training or
+    testing on those inflates the default rate (censoring). Without ``observed_through`` the
+    applications are kept as they are.
+    """
+    if "observed_through" not in apps.columns or apps["observed_through"].isna().all():
+        return apps
+    end = apps["observed_through"].max()
+    return apps[apps["application_date"] + pd.DateOffset(months=horizon_months) <= end]
 
 
 def _training_rows(ds: TaxDataset, target: str) -> pd.DataFrame:
@@ -30,7 +47,7 @@ def _training_rows(ds: TaxDataset, target: str) -> pd.DataFrame:
     apps = ds["applications"]
     if target not in apps.columns:
         raise TaxDataError(f"applications has no outcome column {target!r}")
-    known = apps[apps[target].notna()]
+    known = matured(apps[apps[target].notna()])
     if known[target].nunique() < 2:
         raise TaxDataError(f"applications.{target}: need both defaults and non-defaults, got "
                            f"{known[target].value_counts().to_dict()}")
@@ -83,7 +100,10 @@ class Strategy:
 
     def fit(self, ds: TaxDataset, *, target: str = "default_12m",
             calibration_share: float = 0.2, until=None) -> Strategy:
-        """Fit on the applications with known outcomes, each at its application date.
+        """Fit on the matured applications, each at its application date.
+
+        Only applications whose 12-month outcome window has ended count (:func:`matured`):
+        a recent one is labelled only if it already defaulted.
 
         The latest ``calibration_share`` of applications (by date) calibrate the PD (Platt);
         the rest train the model. Nothing known after an application's date is used.

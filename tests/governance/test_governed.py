@@ -100,8 +100,8 @@ def test_no_unmasked_identifier_in_any_output_or_log_of_the_demo(tmp_path):
     from taxcredit.cli.main import main
 
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--enterprises", "3000", "--quiet"]) == 0
-    ds = tc.datasets.make_population(n_enterprises=3_000, months=48, seed=7)
+    assert main(["demo", "--out", str(out), "--enterprises", "5000", "--quiet"]) == 0
+    ds = tc.datasets.make_population(n_enterprises=5_000, months=48, seed=7)
     ids = set(ds["enterprises"]["uscc"].astype(str))
     pattern = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
     found, scanned = [], 0

@@ -140,7 +140,7 @@ def test_demo_command(tmp_path, capsys):
     from taxcredit.cli.main import main
 
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--enterprises", "3000", "--quiet"]) == 0
+    assert main(["demo", "--out", str(out), "--enterprises", "5000", "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "AUC" in text and "rule-only policy" in text
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
