@@ -1,0 +1,196 @@
+"""Scoring and features on Spark, for data that outgrow one machine (``taxcredit[spark]``).
+
+The same pandas code path as in process, inside Spark: every table's rows are grouped by
+enterprise (``collect_list`` of row structs), the groups of all tables are joined into one
+row per enterprise, and ``mapInArrow`` hands each executor whole enterprises as Arrow
+batches. There the lists are flattened back into tables (no Python loop over rows), the
+contract's dtypes restored by validation, and :func:`taxcredit.build_features` and the
+strategy run exactly as they do in process — so the results are the same.
+
+The fitted strategy is broadcast once (its files, hashes checked on the executors by
+:func:`taxcredit.load_strategy`). Each task uses ``threads`` threads (LightGBM, BLAS): one by
+default, since Spark runs one task per core.
+
+pyspark is not pinned (it must match the bank's cluster: Spark 3.5 and 4.x); install it with
+the cluster's version. Timestamps are read as the session's time zone wall time, converted
+to Asia/Shanghai wall time like any time-zone-aware input; prefer DATE columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .data import TaxDataset
+from .data.schema import SCHEMAS
+from .features import build_features as _build_features
+from .features import feature_ids
+from .strategy import Strategy, load_strategy
+
+__all__ = ["DECISION_SCHEMA", "build_features", "require_spark", "score"]
+
+#: Spark schema of the decision output (DDL).
+DECISION_SCHEMA = ("uscc string, as_of date, eligible boolean, rule_hits string, "
+                   "rule_messages string, pd double, score long, grade string, "
+                   "reason_1 string, reason_2 string, reason_3 string, decision string, "
+                   "limit double")
+_STRATEGIES: dict[str, Strategy] = {}  # per executor process, by content hash
+
+
+def require_spark():
+    """Import pyspark with a clear message when it or Java is missing."""
+    try:
+        import pyspark  # noqa: F401
+        from pyspark.sql import functions
+    except ImportError as exc:
+        raise ImportError("taxcredit.spark needs pyspark matching your cluster: pip install "
+                          "'pyspark==<your Spark version>' (or 'taxcredit[spark]')") from exc
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        raise RuntimeError("Spark needs Java (17 recommended): install a JDK and set JAVA_HOME")
+    return functions
+
+
+def _wide(tables: Mapping[str, object]):
+    """One row per enterprise: for each table, the list of its rows as structs."""
+    F = require_spark()
+    if "enterprises" not in tables:
+        raise ValueError("the Spark tables need 'enterprises'")
+    ent = tables["enterprises"]
+    wide = ent.select("uscc", F.array(F.struct(*ent.columns)).alias("enterprises"))
+    names = ["enterprises"]
+    for name, df in tables.items():
+        if name == "enterprises" or name not in SCHEMAS or "uscc" not in df.columns:
+            continue
+        grouped = df.groupBy("uscc").agg(F.collect_list(F.struct(*df.columns)).alias(name))
+        wide = wide.join(grouped, on="uscc", how="left")
+        names.append(name)
+    return wide, names
+
+
+def _tables(batch: pa.RecordBatch, names: list[str]) -> dict[str, pd.DataFrame]:
+    """Flatten each table's lists back into a pandas table (vectorised)."""
+    out = {}
+    for name in names:
+        flat = pc.list_flatten(batch.column(name))
+        t = pa.Table.from_struct_array(flat) if len(flat) else None
+        if t is not None:
+            out[name] = t.to_pandas(date_as_object=False)
+    return out
+
+
+def _strategy(files: dict[str, bytes]) -> Strategy:
+    key = hashlib.sha256(b"".join(k.encode() + v for k, v in sorted(files.items()))).hexdigest()
+    if key not in _STRATEGIES:
+        folder = Path(tempfile.mkdtemp(prefix="taxcredit-strategy-"))
+        for name, data in files.items():
+            (folder / name).write_bytes(data)
+        _STRATEGIES[key] = load_strategy(folder)
+    return _STRATEGIES[key]
+
+
+def _threads(strategy: Strategy, threads: int) -> None:
+    model = strategy.model_
+    if hasattr(model, "n_jobs"):
+        model.n_jobs = threads
+
+
+def _dataset(batch: pa.RecordBatch, names: list[str], validate: bool) -> TaxDataset:
+    ds = TaxDataset(_tables(batch, names))
+    return ds.validate(partial=True) if validate else ds
+
+
+def score(tables: Mapping[str, object], strategy, as_of, *, lang: str = "zh",
+          reasons: str = "not_approved", threads: int = 1, validate: bool = True):
+    """Decide for every enterprise of Spark tables; return a Spark DataFrame.
+
+    Parameters
+    ----------
+    tables : mapping of table name → pyspark DataFrame
+        The tax tables (columns of the data contract); ``enterprises`` is required.
+    strategy : Strategy or path-like
+        A fitted strategy (or its folder).
+    as_of : date-like
+        The decision date.
+    lang, reasons
+        As :meth:`taxcredit.Strategy.decide`.
+    threads : int
+        Threads per task for the model (one task per core: keep 1).
+    validate : bool
+        Check the contract on the executors (and restore its dtypes).
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        One row per enterprise, :data:`DECISION_SCHEMA`.
+    """
+    require_spark()
+    if not isinstance(strategy, Strategy):
+        strategy = load_strategy(strategy)
+    strategy._check_fitted()
+    folder = Path(tempfile.mkdtemp(prefix="taxcredit-bcast-"))
+    strategy.save(folder)
+    files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    shutil.rmtree(folder, ignore_errors=True)
+    wide, names = _wide(tables)
+    spark = wide.sparkSession
+    shared = spark.sparkContext.broadcast(files)
+    as_of = str(pd.Timestamp(as_of).date())
+    need = strategy.spec.needed_features()
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        s = _strategy(shared.value)
+        _threads(s, threads)
+        for batch in batches:
+            if not batch.num_rows:
+                continue
+            ds = _dataset(batch, names, validate)
+            X = _build_features(ds, as_of=as_of, features=need)
+            out = s.decide_features(X, lang=lang, reasons=reasons).reset_index()
+            out["as_of"] = pd.to_datetime(out["as_of"]).dt.date
+            for c in ("rule_hits", "rule_messages", "grade", "reason_1", "reason_2",
+                      "reason_3", "decision"):
+                out[c] = out[c].astype(object).where(out[c].notna(), None).astype(object)
+            out["uscc"] = out["uscc"].astype(str)
+            yield pa.RecordBatch.from_pandas(out, preserve_index=False)
+
+    return wide.mapInArrow(run, DECISION_SCHEMA)
+
+
+def build_features(tables: Mapping[str, object], as_of, *, features=None,
+                   validate: bool = True):
+    """:func:`taxcredit.build_features` for Spark tables: one row per enterprise.
+
+    Numeric features come back as doubles, the peer-group keys as strings.
+    """
+    require_spark()
+    ids = feature_ids() if features is None else list(features)
+    from .features import FEATURES
+
+    kinds = {f.id: f.kind for f in FEATURES}
+    schema = "uscc string, as_of date, " + ", ".join(
+        f"{f} {'string' if kinds[f] == 'category' else 'double'}" for f in ids)
+    wide, names = _wide(tables)
+    as_of = str(pd.Timestamp(as_of).date())
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            if not batch.num_rows:
+                continue
+            ds = _dataset(batch, names, validate)
+            X = _build_features(ds, as_of=as_of, features=ids).reset_index()
+            X["as_of"] = pd.to_datetime(X["as_of"]).dt.date
+            for f in ids:
+                X[f] = X[f].astype(object).where(X[f].notna(), None) \
+                    if kinds[f] == "category" else X[f].astype(float)
+            X["uscc"] = X["uscc"].astype(str)
+            yield pa.RecordBatch.from_pandas(X[["uscc", "as_of", *ids]], preserve_index=False)
+
+    return wide.mapInArrow(run, schema)
