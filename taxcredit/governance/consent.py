@@ -20,7 +20,7 @@ import pandas as pd
 from ..data.ids import mask_uscc_array
 from ..errors import ConsentError, PurposeError
 
-__all__ = ["COLUMNS", "PURPOSES", "ConsentRegistry", "check_purpose"]
+__all__ = ["COLUMNS", "PURPOSES", "ConsentRegistry", "check_purpose", "normalise_uscc"]
 
 #: Purposes tax data may be used for: id → (中文, English).
 PURPOSES: dict[str, tuple[str, str]] = {
@@ -42,6 +42,11 @@ def check_purpose(purpose) -> str:
         raise PurposeError(f"tax data may not be used for {purpose!r}: 银税互动 data serve "
                            f"credit management only ({', '.join(PURPOSES)})")
     return purpose
+
+
+def normalise_uscc(usccs) -> pd.Series:
+    """USCCs as the feature engine keys them: text, trimmed, upper case."""
+    return pd.Series(list(usccs), dtype="str").str.strip().str.upper()
 
 
 def _split(v) -> frozenset[str]:
@@ -81,7 +86,7 @@ class ConsentRegistry:
         for c in ("bank", "scope", "revoked_at", "verification"):
             if c not in t.columns:
                 t[c] = "*" if c == "scope" else None
-        t["uscc"] = t["uscc"].astype(str).str.strip().str.upper()
+        t["uscc"] = normalise_uscc(t["uscc"]).to_numpy()
         for c in ("granted_at", "expires_at", "revoked_at"):
             t[c] = pd.to_datetime(t[c], utc=False)
         bad = t["granted_at"].isna() | t["expires_at"].isna()
@@ -144,7 +149,7 @@ class ConsentRegistry:
         check_purpose(purpose)
         at = pd.Timestamp(at)
         need = frozenset(tables or ())
-        ask = pd.Index(pd.Series(list(usccs), dtype="str").str.strip().str.upper())
+        ask = pd.Index(normalise_uscc(usccs))
         t = self.table[self.table["uscc"].isin(ask)]
         # the best reason per authorisation, then the best per enterprise (ok wins)
         order = ["ok", "scope", "purpose", "revoked", "expired", "not_yet"]
@@ -173,7 +178,7 @@ class ConsentRegistry:
         """
         check_purpose(purpose)
         need = frozenset(tables or ())
-        ask = pd.DataFrame({"uscc": pd.Series(list(usccs), dtype="str").str.strip().str.upper(),
+        ask = pd.DataFrame({"uscc": normalise_uscc(usccs),
                             "at": pd.to_datetime(pd.Series(list(at)))})
         if len(ask["at"]) and ask["at"].isna().any():
             raise ValueError("check_pairs: every pair needs a date")

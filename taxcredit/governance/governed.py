@@ -24,7 +24,7 @@ from ..features import feature_inputs
 from ..strategy import Strategy
 from .audit import AuditLog
 from .breaker import CircuitBreaker
-from .consent import ConsentRegistry, check_purpose
+from .consent import ConsentRegistry, check_purpose, normalise_uscc
 from .masking import mask_frame
 
 __all__ = ["NOT_PROCESSED", "Governance"]
@@ -52,9 +52,6 @@ def _fingerprint(values: pd.Series, key: bytes) -> str:
     text = "\n".join(sorted(values.astype(str)))
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
-
-def _normalise(usccs) -> pd.Series:
-    return pd.Series(list(usccs), dtype="str").str.strip().str.upper()
 
 
 @dataclass
@@ -105,7 +102,7 @@ class Governance:
         :class:`~taxcredit.errors.PurposeError` for a purpose tax data may not serve (also
         audited).
         """
-        usccs = _normalise(usccs)
+        usccs = normalise_uscc(usccs)
         try:
             check_purpose(purpose)
         except Exception as exc:
@@ -197,7 +194,7 @@ class Governance:
         """
         from ..monitoring import early_warnings
 
-        usccs = _normalise(book["uscc"] if isinstance(book, pd.DataFrame) else book) \
+        usccs = normalise_uscc(book["uscc"] if isinstance(book, pd.DataFrame) else book) \
             .drop_duplicates()
         when = pd.Timestamp(as_of)
         now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
@@ -236,7 +233,7 @@ def _pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
     else:
         p = pd.DataFrame({"uscc": ds["enterprises"]["uscc"].to_numpy(),
                           "as_of": pd.Timestamp(as_of)})
-    p["uscc"] = _normalise(p["uscc"]).to_numpy()
+    p["uscc"] = normalise_uscc(p["uscc"]).to_numpy()
     p["as_of"] = pd.to_datetime(p["as_of"])
     return p.reset_index(drop=True)
 
