@@ -70,6 +70,10 @@ def run_demo(out, *, n_enterprises: int = 60_000, seed: int = 7, strategy: str =
     s = get(strategy).fit(trainable, until=cut)
     profiler = fit_reference(s, trainable, until=cut)
     s.save(out / "strategy")
+    audit.append(actor="taxcredit-demo", event="train", purpose="model_development",
+                 strategy=s.spec.name, version=s.spec.version, until=str(cut.date()),
+                 n_applications=int(dev["allowed"].sum()), not_processed=n_dev_refused,
+                 training_data_sha256=s.card_.get("data_fingerprint", ""))
     ok = gov.admit(later["uscc"], "credit_assessment", later["application_date"])
     n_refused = int((~ok["allowed"]).sum())
     later = later[ok["allowed"].to_numpy()]

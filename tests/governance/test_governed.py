@@ -117,7 +117,8 @@ def test_no_unmasked_identifier_in_any_output_or_log_of_the_demo(tmp_path):
         scanned += 1
         found += [(path.name, m) for m in pattern.findall(text) if m in ids]
     assert scanned >= 6 and not found, found[:5]
-    assert verify_log(out / "audit.jsonl").ok
+    v = verify_log(out / "audit.jsonl")
+    assert v.ok and v.records == 2  # training and deciding
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["not_processed_without_consent"] > 0
 
