@@ -17,11 +17,10 @@ import pandas as pd
 from scipy.stats import beta, binom
 
 from ..data import TaxDataset
-from ..errors import TaxDataError
 from ..features import build_features
 from ..modeling import WoEScorecard, metrics
 from ..strategy import Strategy
-from ..strategy.strategy import matured
+from ..strategy.strategy import labelled, matured
 
 __all__ = ["PSI_ACT", "PSI_WATCH", "ValidationReport", "card_samples", "grade_table",
            "stability_index", "validate"]
@@ -109,23 +108,13 @@ def card_samples(strategy: Strategy, ds: TaxDataset, target: str | None = None, 
         raise ValueError(f"strategy {strategy.spec.name!r} has no model card windows: fit it "
                          "first, or pass the samples yourself")
     target = target or card.get("target", "default_12m")
-    apps = matured(_labelled(ds, target), horizon_months)
+    apps = matured(labelled(ds, target, "validation"), horizon_months)
     d = apps["application_date"]
     t0, t1 = (pd.Timestamp(x) for x in card["training_window"])
     c0, c1 = (pd.Timestamp(x) for x in card["calibration_window"])
     out = {"train": apps[(d >= t0) & (d <= t1)], "calibration": apps[(d >= c0) & (d <= c1)],
            "out_of_time": apps[d > c1]}
     return {k: v for k, v in out.items() if len(v)}
-
-
-def _labelled(ds: TaxDataset, target: str) -> pd.DataFrame:
-    if "applications" not in ds:
-        raise TaxDataError("validation needs the applications table with outcomes")
-    apps = ds["applications"]
-    if target not in apps.columns:
-        raise TaxDataError(f"applications has no outcome column {target!r}")
-    apps = apps[apps[target].notna()]
-    return apps.sort_values(["application_date", "application_id"], kind="mergesort")
 
 
 def _bootstrap(y: np.ndarray, p: np.ndarray, n_boot: int, rng: np.random.Generator,

@@ -18,7 +18,7 @@ from ..modeling import GBMRiskModel, PDCalibrator, WoEScorecard, label_reasons, 
 from .rules import evaluate_rules
 from .spec import StrategySpec
 
-__all__ = ["DECISIONS", "HORIZON_MONTHS", "Strategy", "matured"]
+__all__ = ["DECISIONS", "HORIZON_MONTHS", "Strategy", "labelled", "matured"]
 
 DECISIONS = ("approve", "refer", "decline")
 N_REASONS = 3
@@ -41,17 +41,23 @@ def matured(apps: pd.DataFrame, horizon_months: int = HORIZON_MONTHS) -> pd.Data
     return apps[apps["application_date"] + pd.DateOffset(months=horizon_months) <= end]
 
 
-def _training_rows(ds: TaxDataset, target: str) -> pd.DataFrame:
+def labelled(ds: TaxDataset, target: str, use: str) -> pd.DataFrame:
+    """Applications with a known ``target``, in date order (``use`` names the caller)."""
     if "applications" not in ds:
-        raise TaxDataError("fitting a strategy needs the applications table (with outcomes)")
+        raise TaxDataError(f"{use} needs the applications table (with outcomes)")
     apps = ds["applications"]
     if target not in apps.columns:
         raise TaxDataError(f"applications has no outcome column {target!r}")
-    known = matured(apps[apps[target].notna()])
+    return apps[apps[target].notna()].sort_values(["application_date", "application_id"],
+                                                  kind="mergesort")
+
+
+def _training_rows(ds: TaxDataset, target: str) -> pd.DataFrame:
+    known = matured(labelled(ds, target, "fitting a strategy"))
     if known[target].nunique() < 2:
         raise TaxDataError(f"applications.{target}: need both defaults and non-defaults, got "
                            f"{known[target].value_counts().to_dict()}")
-    return known.sort_values(["application_date", "application_id"], kind="mergesort")
+    return known
 
 
 class Strategy:
