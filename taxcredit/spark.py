@@ -35,7 +35,8 @@ from .features import build_features as _build_features
 from .features import feature_ids
 from .strategy import Strategy, load_strategy
 
-__all__ = ["DECISION_SCHEMA", "build_features", "require_spark", "score"]
+__all__ = ["DECISION_SCHEMA", "build_features", "local_session", "read_tables",
+           "require_spark", "score", "to_spark"]
 
 #: Spark schema of the decision output (DDL).
 DECISION_SCHEMA = ("uscc string, as_of date, eligible boolean, rule_hits string, "
@@ -82,7 +83,12 @@ def _tables(batch: pa.RecordBatch, names: list[str]) -> dict[str, pd.DataFrame]:
         flat = pc.list_flatten(batch.column(name))
         t = pa.Table.from_struct_array(flat) if len(flat) else None
         if t is not None:
-            out[name] = t.to_pandas(date_as_object=False)
+            df = t.to_pandas(date_as_object=False)
+            for col in SCHEMAS[name].columns:  # nanosecond timestamps read as longs
+                if col.kind == "date" and col.name in df.columns and \
+                        df[col.name].dtype.kind == "i":
+                    df[col.name] = pd.to_datetime(df[col.name], unit="ns")
+            out[name] = df
     return out
 
 
@@ -107,20 +113,32 @@ def _dataset(batch: pa.RecordBatch, names: list[str], validate: bool) -> TaxData
     return ds.validate(partial=True) if validate else ds
 
 
+def _text_columns(out: pd.DataFrame, columns) -> None:
+    for c in columns:
+        out[c] = out[c].astype(object).where(out[c].notna(), None).astype(object)
+
+
 def score(tables: Mapping[str, object], strategy, as_of, *, lang: str = "zh",
-          reasons: str = "not_approved", threads: int = 1, validate: bool = True):
+          reasons: str = "not_approved", profile: bool = False, features: bool = False,
+          threads: int = 1, validate: bool = True):
     """Decide for every enterprise of Spark tables; return a Spark DataFrame.
 
     Parameters
     ----------
     tables : mapping of table name → pyspark DataFrame
-        The tax tables (columns of the data contract); ``enterprises`` is required.
+        The tax tables (columns of the data contract); ``enterprises`` is required
+        (:func:`read_tables` reads them from Parquet or Hive).
     strategy : Strategy or path-like
         A fitted strategy (or its folder).
     as_of : date-like
         The decision date.
     lang, reasons
         As :meth:`taxcredit.Strategy.decide`.
+    profile : bool
+        Add the profile (dimension scores, profile score, strengths, weaknesses, peer
+        medians) against the reference the strategy carries.
+    features : bool
+        Add the features the strategy reads (``f_<id>``).
     threads : int
         Threads per task for the model (one task per core: keep 1).
     validate : bool
@@ -129,12 +147,17 @@ def score(tables: Mapping[str, object], strategy, as_of, *, lang: str = "zh",
     Returns
     -------
     pyspark.sql.DataFrame
-        One row per enterprise, :data:`DECISION_SCHEMA`.
+        One row per enterprise: :data:`DECISION_SCHEMA`, then the profile and feature
+        columns asked for.
     """
     require_spark()
     if not isinstance(strategy, Strategy):
         strategy = load_strategy(strategy)
     strategy._check_fitted()
+    from .features import FEATURES
+    from .profile import DIMENSIONS_OUT, join_profiles, needed_features, profiler_for
+
+    profiler = profiler_for(strategy) if profile else None  # fails here, not on executors
     folder = Path(tempfile.mkdtemp(prefix="taxcredit-bcast-"))
     strategy.save(folder)
     files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
@@ -144,24 +167,120 @@ def score(tables: Mapping[str, object], strategy, as_of, *, lang: str = "zh",
     shared = spark.sparkContext.broadcast(files)
     as_of = str(pd.Timestamp(as_of).date())
     need = strategy.spec.needed_features()
+    if profiler is not None:
+        need = list(dict.fromkeys([*need, *needed_features(profiler)]))
+    kinds = {f.id: f.kind for f in FEATURES}
+    schema = DECISION_SCHEMA
+    if profile:
+        schema += ", " + ", ".join(f"{c} {t}" for c, t in DIMENSIONS_OUT)
+    feature_cols = list(strategy.spec.needed_features()) if features else []
+    if feature_cols:
+        schema += ", " + ", ".join(
+            f"f_{f} {'string' if kinds[f] == 'category' else 'double'}" for f in feature_cols)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         s = _strategy(shared.value)
         _threads(s, threads)
+        prof = profiler_for(s) if profile else None
         for batch in batches:
             if not batch.num_rows:
                 continue
             ds = _dataset(batch, names, validate)
             X = _build_features(ds, as_of=as_of, features=need)
-            out = s.decide_features(X, lang=lang, reasons=reasons).reset_index()
+            out = (join_profiles(s, X, profiler=prof, lang=lang, reasons=reasons)
+                   if prof is not None else s.decide_features(X, lang=lang, reasons=reasons))
+            for f in feature_cols:
+                out[f"f_{f}"] = (X[f].astype(object).where(X[f].notna(), None)
+                                 if kinds[f] == "category" else X[f].astype(float))
+            out = out.reset_index()
             out["as_of"] = pd.to_datetime(out["as_of"]).dt.date
-            for c in ("rule_hits", "rule_messages", "grade", "reason_1", "reason_2",
-                      "reason_3", "decision"):
-                out[c] = out[c].astype(object).where(out[c].notna(), None).astype(object)
+            _text_columns(out, ["rule_hits", "rule_messages", "grade", "reason_1", "reason_2",
+                                "reason_3", "decision", *(["strengths", "weaknesses"]
+                                                          if profile else [])])
             out["uscc"] = out["uscc"].astype(str)
-            yield pa.RecordBatch.from_pandas(out, preserve_index=False)
+            cols = [c.split()[0] for c in schema.split(", ")]
+            yield pa.RecordBatch.from_pandas(out[cols], preserve_index=False)
 
-    return wide.mapInArrow(run, DECISION_SCHEMA)
+    return wide.mapInArrow(run, schema)
+
+
+def read_tables(spark, source) -> dict:
+    """Read the tax tables for :func:`score` from Parquet or Hive.
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+    source : str or mapping
+        A folder (local, HDFS, OSS, S3 …) holding ``<table>.parquet`` files or folders, as
+        ``taxcredit generate`` writes; or a mapping of table name → Hive table
+        (``"db.vat_returns"``) or Parquet path.
+
+    Sets ``spark.sql.legacy.parquet.nanosAsLong`` on the session: pandas-written Parquet
+    holds nanosecond timestamps, which Spark reads only as longs.
+    """
+    require_spark()
+    if isinstance(source, Mapping):
+        out = {}
+        for name, where in source.items():
+            where = str(where)
+            is_path = "/" in where or where.endswith(".parquet")
+            out[name] = spark.read.parquet(where) if is_path else spark.table(where)
+        return out
+    # pandas writes nanosecond timestamps, which Spark reads only as longs (converted back
+    # on the executors)
+    spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+    base = str(source).rstrip("/")
+    out = {}
+    for name in SCHEMAS:
+        if name == "truth":
+            continue
+        path = f"{base}/{name}.parquet"
+        try:
+            out[name] = spark.read.parquet(path)
+        except Exception as exc:  # pyspark raises AnalysisException for a missing path
+            if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
+                continue
+            raise
+    if "enterprises" not in out:
+        raise FileNotFoundError(f"{base}: no enterprises.parquet")
+    return out
+
+
+def local_session(cores: int = 1, memory: str = "4g", app: str = "taxcredit"):
+    """Start a local-mode SparkSession for notebooks and tests (UI off, this Python)."""
+    require_spark()
+    import sys
+
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    spark = (SparkSession.builder.master(f"local[{cores}]").appName(app)
+             .config("spark.ui.enabled", "false")
+             .config("spark.driver.memory", memory)
+             .config("spark.sql.shuffle.partitions", str(cores))
+             .config("spark.sql.session.timeZone", "Asia/Shanghai")
+             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def to_spark(spark, ds: TaxDataset) -> dict:
+    """Turn the tables of an in-memory dataset into Spark DataFrames (tests, demos)."""
+    out = {}
+    for name in ds.tables:
+        if name == "truth":
+            continue
+        df = ds[name].copy()
+        for c in df.columns:
+            if isinstance(df[c].dtype, pd.CategoricalDtype) or str(df[c].dtype) in ("str",
+                                                                                     "string"):
+                df[c] = df[c].astype(object).where(df[c].notna(), None)
+            elif str(df[c].dtype) == "Int64":
+                df[c] = df[c].astype("float64")
+        out[name] = spark.createDataFrame(df)
+    return out
 
 
 def build_features(tables: Mapping[str, object], as_of, *, features=None,

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import taxcredit as tc
@@ -17,6 +15,7 @@ if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
     pytest.skip("Spark needs Java: no JAVA_HOME and no java on PATH", allow_module_level=True)
 
 from taxcredit import spark as tcs  # noqa: E402
+from taxcredit.profile import decide_with_profiles, fit_reference  # noqa: E402
 
 pytestmark = pytest.mark.spark
 AS_OF = "2025-06-30"
@@ -24,53 +23,38 @@ AS_OF = "2025-06-30"
 
 @pytest.fixture(scope="module")
 def session():
-    from pyspark.sql import SparkSession
-
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    spark = (SparkSession.builder.master("local[1]").appName("taxcredit-tests")
-             .config("spark.ui.enabled", "false")
-             .config("spark.driver.memory", "4g")
-             .config("spark.sql.shuffle.partitions", "1")
-             .config("spark.sql.session.timeZone", "Asia/Shanghai")
-             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-             .getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = tcs.local_session(cores=1, memory="4g", app="taxcredit-tests")
     yield spark
     spark.stop()
-
-
-def _to_spark(spark, df: pd.DataFrame):
-    df = df.copy()
-    for c in df.columns:
-        if isinstance(df[c].dtype, pd.CategoricalDtype) or str(df[c].dtype) in ("str",
-                                                                                 "string"):
-            df[c] = df[c].astype(object).where(df[c].notna(), None)
-        elif str(df[c].dtype) == "Int64":
-            df[c] = df[c].astype("float64")
-    return spark.createDataFrame(df)
 
 
 @pytest.fixture(scope="module")
 def world(session):
     ds = tc.datasets.make_population(n_enterprises=10_000, months=36, seed=5)
     strategy = tc.strategies.get("sme_scorecard").fit(ds)
-    tables = {n: _to_spark(session, ds[n]) for n in ds.tables if n != "truth"}
-    return ds, strategy, tables
+    fit_reference(strategy, ds)
+    return ds, strategy, tcs.to_spark(session, ds)
 
 
-def test_decisions_on_spark_equal_the_in_process_ones(world):
+def _text(s) -> list[str]:
+    return [("" if v is None or v != v or str(v) == "None" else str(v)) for v in s]
+
+
+def test_decisions_and_profiles_on_spark_equal_the_in_process_ones(world):
     ds, strategy, tables = world
-    got = tcs.score(tables, strategy, AS_OF).toPandas().set_index("uscc")
-    want = strategy.decide(ds, AS_OF).reset_index().set_index("uscc")
+    got = tcs.score(tables, strategy, AS_OF, profile=True, features=True).toPandas()
+    want = decide_with_profiles(strategy, ds, AS_OF).reset_index()
     assert len(got) == len(want) == 10_000
-    got = got.loc[want.index]
-    np.testing.assert_array_equal(got["pd"].to_numpy(), want["pd"].to_numpy())
-    np.testing.assert_array_equal(got["score"].to_numpy(), want["score"].to_numpy())
-    np.testing.assert_array_equal(got["limit"].to_numpy(), want["limit"].to_numpy())
-    for c in ("decision", "grade", "rule_hits", "reason_1"):
-        assert list(got[c].fillna("")) == list(want[c].astype(object).fillna("")
-                                               .astype(str).replace("None", "")), c
+    got = got.set_index("uscc").loc[want["uscc"].astype(str)].reset_index()
+    for c in ("pd", "score", "limit", "profile_score", "score_credit_history",
+              "peer_operations"):
+        np.testing.assert_array_equal(got[c].to_numpy(dtype=float),
+                                      want[c].to_numpy(dtype=float), err_msg=c)
+    for c in ("decision", "grade", "rule_hits", "reason_1", "strengths", "weaknesses"):
+        assert _text(got[c]) == _text(want[c].astype(object)), c
+    X = tc.build_features(ds, as_of=AS_OF, features=strategy.spec.needed_features())
+    np.testing.assert_array_equal(got["f_tax_12m"].to_numpy(dtype=float),
+                                  X["tax_12m"].to_numpy(dtype=float))
 
 
 def test_features_on_spark_equal_the_in_process_ones(world):
@@ -85,7 +69,20 @@ def test_features_on_spark_equal_the_in_process_ones(world):
     assert list(got["industry_section"]) == list(want["industry_section"].astype(str))
 
 
-def test_a_clear_error_without_enterprises(world):
+def test_tables_read_from_a_parquet_folder(session, tmp_path):
+    folder = tmp_path / "data"
+    tc.datasets.write_population(folder, n_enterprises=300, months=24, seed=8, progress=False)
+    tables = tcs.read_tables(session, str(folder))
+    assert {"enterprises", "vat_returns", "consents"} <= set(tables) and "truth" not in tables
+    assert tables["enterprises"].count() == 300
+    with pytest.raises(FileNotFoundError, match="enterprises"):
+        tcs.read_tables(session, str(tmp_path / "nothing"))
+
+
+def test_clear_errors(world):
     _, strategy, tables = world
     with pytest.raises(ValueError, match="enterprises"):
         tcs.score({k: v for k, v in tables.items() if k != "enterprises"}, strategy, AS_OF)
+    bare = tc.strategies.get("sme_scorecard").fit(world[0])
+    with pytest.raises(tc.ArtifactError, match="no profile reference"):
+        tcs.score(tables, bare, AS_OF, profile=True)

@@ -4,19 +4,21 @@
 >>> prof = tc.Profiler().fit(X_reference)                               # doctest: +SKIP
 >>> prof.profile(X_today, lang="en")                                    # doctest: +SKIP
 >>> tc.build_profiles(ds, as_of="2025-06-30", strategy=strategy)        # doctest: +SKIP
->>> tc.profile.radar(profiles.iloc[0])                                  # doctest: +SKIP
+>>> tc.profile.chart.radar(profiles.iloc[0])                            # doctest: +SKIP
 """
 
 from .build import (
-                    ATTACHMENT,
-                    build_profiles,
-                    decide_with_profiles,
-                    fit_reference,
-                    join_profiles,
-                    needed_features,
-                    profiler_for,
+    ATTACHMENT,
+    DIMENSIONS_OUT,
+    build_profiles,
+    decide_with_profiles,
+    fit_reference,
+    join_profiles,
+    needed_features,
+    profiler_for,
 )
 from .profiler import LEVELS, Profiler
 
-__all__ = ["ATTACHMENT", "LEVELS", "Profiler", "build_profiles", "decide_with_profiles",
-           "fit_reference", "join_profiles", "needed_features", "profiler_for"]
+__all__ = ["ATTACHMENT", "DIMENSIONS_OUT", "LEVELS", "Profiler", "build_profiles",
+           "decide_with_profiles", "fit_reference", "join_profiles", "needed_features",
+           "profiler_for"]

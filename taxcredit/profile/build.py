@@ -12,16 +12,20 @@ import pandas as pd
 
 from ..data import TaxDataset
 from ..errors import ArtifactError, TaxDataError
-from ..features import build_features
+from ..features import DIMENSIONS, build_features
 from ..strategy import Strategy
 from ..strategy.strategy import matured
 from .profiler import LEVELS, Profiler
 
-__all__ = ["ATTACHMENT", "build_profiles", "decide_with_profiles", "fit_reference",
-           "join_profiles", "needed_features", "profiler_for"]
+__all__ = ["ATTACHMENT", "DIMENSIONS_OUT", "build_profiles", "decide_with_profiles",
+           "fit_reference", "join_profiles", "needed_features", "profiler_for"]
 
 #: Name of the strategy attachment holding the fitted reference.
 ATTACHMENT = "profile_reference"
+#: The profile columns joined to decisions, with their Spark types.
+DIMENSIONS_OUT = (*((f"score_{d}", "double") for d in DIMENSIONS), ("profile_score", "double"),
+                  ("strengths", "string"), ("weaknesses", "string"),
+                  *((f"peer_{d}", "double") for d in DIMENSIONS))
 
 
 def needed_features(profiler: Profiler) -> list[str]:
