@@ -83,12 +83,12 @@ def _tables(batch: pa.RecordBatch, names: list[str]) -> dict[str, pd.DataFrame]:
         flat = pc.list_flatten(batch.column(name))
         t = pa.Table.from_struct_array(flat) if len(flat) else None
         if t is not None:
-            df = t.to_pandas(date_as_object=False)
             for col in SCHEMAS[name].columns:  # nanosecond timestamps read as longs
-                if col.kind == "date" and col.name in df.columns and \
-                        df[col.name].dtype.kind == "i":
-                    df[col.name] = pd.to_datetime(df[col.name], unit="ns")
-            out[name] = df
+                if col.kind == "date" and col.name in t.column_names and \
+                        pa.types.is_integer(t.schema.field(col.name).type):
+                    i = t.column_names.index(col.name)
+                    t = t.set_column(i, col.name, pc.cast(t.column(i), pa.timestamp("ns")))
+            out[name] = t.to_pandas(date_as_object=False)
     return out
 
 
