@@ -24,3 +24,32 @@ def tree_rss(root: int) -> int:
         except OSError:
             pass
     return total
+
+
+def run_measured(cmd: list[str], interval: float = 0.2) -> dict:
+    """Run ``cmd`` in a child process; return its stdout, wall seconds and peak tree memory.
+
+    Raises RuntimeError with the end of stderr when the child fails.
+    """
+    import subprocess
+    import threading
+    import time
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = [0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            if os.path.isdir("/proc"):
+                peak[0] = max(peak[0], tree_rss(proc.pid))
+            time.sleep(interval)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - t0
+    th.join()
+    if proc.returncode:
+        raise RuntimeError(err[-3000:])
+    return {"stdout": out, "seconds": seconds, "peak_gb": peak[0] / 1e9}

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _memory import tree_rss
+from _memory import run_measured
 
 STEP = r'''
 import json, sys, time
@@ -63,22 +61,9 @@ print(json.dumps({"seconds": time.perf_counter() - t0}))
 
 
 def run(step: str, feats: Path, rows: int) -> dict:
-    proc = subprocess.Popen([sys.executable, "-c", STEP, step, str(feats), str(rows), "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0]
-
-    def sample() -> None:
-        while proc.poll() is None:
-            peak[0] = max(peak[0], tree_rss(proc.pid))
-            time.sleep(0.1)
-
-    th = threading.Thread(target=sample, daemon=True)
-    th.start()
-    out, err = proc.communicate()
-    th.join()
-    if proc.returncode:
-        raise RuntimeError(err[-2000:])
-    return {**json.loads(out.strip().splitlines()[-1]), "peak_gb": peak[0] / 1e9}
+    r = run_measured([sys.executable, "-c", STEP, step, str(feats), str(rows), "1"],
+                     interval=0.1)
+    return {**json.loads(r["stdout"].strip().splitlines()[-1]), "peak_gb": r["peak_gb"]}
 
 
 def main() -> None:

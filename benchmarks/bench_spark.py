@@ -18,12 +18,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _memory import tree_rss
+from _memory import run_measured
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2025-06-30"
@@ -39,21 +37,7 @@ spark.stop()
 
 
 def timed(cmd: list[str]) -> dict:
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0]
-
-    def sample() -> None:
-        while proc.poll() is None:
-            peak[0] = max(peak[0], tree_rss(proc.pid))
-            time.sleep(0.2)
-
-    th = threading.Thread(target=sample, daemon=True)
-    th.start()
-    _, err = proc.communicate()
-    if proc.returncode:
-        raise RuntimeError(err[-3000:])
-    return {"seconds": time.perf_counter() - t0, "peak_gb": peak[0] / 1e9}
+    return run_measured(cmd)
 
 
 def main() -> None:

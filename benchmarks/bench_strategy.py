@@ -14,18 +14,15 @@
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _memory import tree_rss
+from _memory import run_measured
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,26 +33,11 @@ def batch(strategy: Path, data: Path, jobs: int, chunk: int) -> dict:
     cmd = [sys.executable, "-m", "taxcredit", "score", "--strategy", str(strategy), "--data",
            str(data), "--as-of", "2025-06-30", "--out", str(out), "--jobs", str(jobs),
            "--chunk-size", str(chunk), "--quiet"]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0]
-
-    def sample() -> None:
-        while proc.poll() is None:
-            if os.path.isdir("/proc"):
-                peak[0] = max(peak[0], tree_rss(proc.pid))
-            time.sleep(0.2)
-
-    th = threading.Thread(target=sample, daemon=True)
-    th.start()
-    stdout, stderr = proc.communicate()
-    seconds = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(stderr[-2000:])
+    r = run_measured(cmd)
     import pyarrow.parquet as pq
 
-    return {"seconds": seconds, "rows": pq.ParquetFile(out).metadata.num_rows,
-            "peak_gb": peak[0] / 1e9, "message": stdout.strip()}
+    return {"seconds": r["seconds"], "rows": pq.ParquetFile(out).metadata.num_rows,
+            "peak_gb": r["peak_gb"], "message": r["stdout"].strip()}
 
 
 def single(strategy: Path, n: int = 200) -> dict:
