@@ -517,6 +517,11 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if v.ok else EXIT_BAD_INPUT
 
 
+def _lenient_uscc(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lenient-uscc", action="store_true",
+                        help="accept USCCs failing the check character")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``taxcredit`` command."""
     parser = argparse.ArgumentParser(
@@ -559,8 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, metavar="DIR", help="folder for the fitted strategy")
     t.add_argument("--target", default="default_12m", help="outcome column of applications")
     t.add_argument("--until", metavar="DATE", help="only applications dated before this")
-    t.add_argument("--lenient-uscc", action="store_true",
-                   help="accept USCCs failing the check character")
+    _lenient_uscc(t)
     t.set_defaults(func=_cmd_train)
 
     s = sub.add_parser(
@@ -608,8 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text")
     p.add_argument("--detail", action="store_true",
                    help="add each indicator's value and peer percentile (tables)")
-    p.add_argument("--lenient-uscc", action="store_true",
-                   help="accept USCCs failing the check character")
+    _lenient_uscc(p)
     p.set_defaults(func=_cmd_profile)
 
     m = sub.add_parser(
@@ -632,8 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--strategy", metavar="NAME|DIR", help="thresholds from its [monitoring]")
     m.add_argument("--previous", metavar="FILE", help="the previous run's alerts")
     m.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of messages")
-    m.add_argument("--lenient-uscc", action="store_true",
-                   help="accept USCCs failing the check character")
+    _lenient_uscc(m)
     m.set_defaults(func=_cmd_monitor)
 
     r = sub.add_parser(
@@ -652,8 +654,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--excel", metavar="FILE", help="also an Excel workbook (.xlsx)")
     r.add_argument("--n-boot", type=int, default=200, metavar="N",
                    help="bootstrap resamples for the intervals (default 200)")
-    r.add_argument("--lenient-uscc", action="store_true",
-                   help="accept USCCs failing the check character")
+    _lenient_uscc(r)
     r.set_defaults(func=_cmd_report)
 
     q = sub.add_parser(
@@ -675,8 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--months", type=int, default=6, metavar="N",
                    help="month-ends up to --until (default 6)")
     q.add_argument("--book", metavar="FILE", help="enterprises on the book (uscc column)")
-    q.add_argument("--lenient-uscc", action="store_true",
-                   help="accept USCCs failing the check character")
+    _lenient_uscc(q)
     q.set_defaults(func=_cmd_portfolio)
 
     a = sub.add_parser("audit", help="the tamper-evident audit log",
@@ -759,8 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "in memory)")
     f.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="worker processes for a Parquet folder (2 on a 2-core machine)")
-    f.add_argument("--lenient-uscc", action="store_true",
-                   help="accept USCCs failing the check character")
+    _lenient_uscc(f)
     f.add_argument("--quiet", action="store_true", help="no progress bar")
     f.set_defaults(func=_cmd_features)
     return parser
