@@ -6,10 +6,11 @@ Tax tables → validated :class:`TaxDataset` → point-in-time features → a ba
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import datasets, features, modeling, profile, strategies, strategy
+from . import datasets, features, governance, modeling, profile, strategies, strategy
 from .data import TaxDataset
 from .errors import ArtifactError, TaxCreditError, TaxDataError
 from .features import build_features, build_features_folder
+from .governance import Governance, GovernanceConfig
 from .profile import Profiler, build_profiles
 from .strategy import Strategy, StrategySpec, load_strategy
 
@@ -20,6 +21,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "ArtifactError",
+    "Governance",
+    "GovernanceConfig",
     "Profiler",
     "Strategy",
     "StrategySpec",
@@ -32,6 +35,7 @@ __all__ = [
     "build_profiles",
     "datasets",
     "features",
+    "governance",
     "load_strategy",
     "modeling",
     "profile",

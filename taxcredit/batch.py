@@ -9,6 +9,7 @@ lost or duplicated, and the same file whatever the chunk timing or the number of
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -24,6 +25,9 @@ from .data.stream import iter_folder
 from .errors import ArtifactError
 from .features import feature_inputs
 from .features.engine import build_features
+from .governance import Governance, merge_refusals, tables_read
+from .governance.consent import normalise_uscc
+from .governance.masking import conceal
 from .profile import join_profiles, needed_features, profiler_for
 from .strategy import load_strategy
 
@@ -37,18 +41,24 @@ def _parts_dir(out: Path) -> Path:
 
 
 def _job(strategy_dir: Path, data: Path, as_of: str, chunk_size: int, lang: str,
-         profile: bool) -> dict:
+         profile: bool, governed: dict | None) -> dict:
     card = json.loads((strategy_dir / "model_card.json").read_text(encoding="utf-8"))
     files = sorted((p.name, p.stat().st_size, int(p.stat().st_mtime))
                    for p in Path(data).glob("*.parquet"))
     return {"strategy_files": card.get("files"), "data": str(Path(data).resolve()),
             "data_files": files, "as_of": str(pd.Timestamp(as_of).date()),
-            "chunk_size": chunk_size, "lang": lang, "profile": profile}
+            "chunk_size": chunk_size, "lang": lang, "profile": profile, "governed": governed}
 
 
 def _score_range(strategy_dir: str, data: str, as_of: str, chunk_size: int, start: int,
-                 stop: int, parts: str, lang: str, validate: bool, profile: bool) -> int:
-    """Score chunks ``start..stop-1`` whose part file is not there yet; return how many."""
+                 stop: int, parts: str, lang: str, validate: bool, profile: bool,
+                 refused: dict[str, str] | None = None, key: bytes | None = None) -> int:
+    """Score chunks ``start..stop-1`` whose part file is not there yet; return how many.
+
+    ``refused`` (governed runs): enterprise → why it may not be processed; those are not
+    scored but kept as ``not_processed`` rows, and every row gets ``consent``. With ``key``
+    the output is masked and carries the keyed pseudonym ``uscc_key``.
+    """
     strategy = load_strategy(strategy_dir)
     need = strategy.spec.needed_features()
     profiler = profiler_for(strategy) if profile else None
@@ -62,12 +72,15 @@ def _score_range(strategy_dir: str, data: str, as_of: str, chunk_size: int, star
         part = Path(parts) / f"part-{k:06d}.parquet"
         if part.exists():
             continue
-        X = build_features(chunk, as_of=as_of, features=need)
-        d = (join_profiles(strategy, X, profiler=profiler, lang=lang) if profiler is not None
-             else strategy.decide_features(X, lang=lang)).reset_index()
-        for c in ("decision", "grade", "rule_hits", "rule_messages", "reason_1", "reason_2",
-                  "reason_3", "uscc"):
-            d[c] = d[c].astype("str")  # one schema for every part, even all-missing ones
+        if refused is None:
+            d = _decide_chunk(strategy, profiler, chunk, as_of, need, lang)
+        else:
+            d = _decide_governed(strategy, profiler, chunk, as_of, need, lang, refused)
+            d = conceal(d, key) if key is not None else d
+        d = d.reset_index()
+        for c in d.columns:
+            if c in _TEXT or d[c].dtype == object:
+                d[c] = d[c].astype("str")  # one schema for every part, even all-missing ones
         tmp = part.with_suffix(".tmp")
         d.to_parquet(tmp, index=False)
         os.replace(tmp, part)  # atomic: a part is whole or absent
@@ -75,9 +88,33 @@ def _score_range(strategy_dir: str, data: str, as_of: str, chunk_size: int, star
     return done
 
 
+_TEXT = ("decision", "grade", "rule_hits", "rule_messages", "reason_1", "reason_2", "reason_3",
+         "uscc", "consent")
+
+
+def _decide_chunk(strategy, profiler, chunk, as_of, need, lang) -> pd.DataFrame:
+    X = build_features(chunk, as_of=as_of, features=need)
+    return (join_profiles(strategy, X, profiler=profiler, lang=lang) if profiler is not None
+            else strategy.decide_features(X, lang=lang))
+
+
+def _decide_governed(strategy, profiler, chunk, as_of, need, lang, refused) -> pd.DataFrame:
+    """Decide the chunk's authorised enterprises; keep the others as ``not_processed``."""
+    usccs = normalise_uscc(chunk["enterprises"]["uscc"])
+    pairs = pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp(as_of)})
+    reason = usccs.map(refused).fillna("ok").to_numpy(dtype=object)
+    ok = reason == "ok"
+    parts = []
+    if ok.any():
+        sub = chunk if ok.all() else chunk.select(usccs[ok].tolist())
+        parts.append(_decide_chunk(strategy, profiler, sub, as_of, need, lang))
+    return merge_refusals(parts, pairs, ok, reason, lang)
+
+
 def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_jobs: int = 1,
                  lang: str = "zh", validate: bool = True, profile: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> dict:
+                 progress: Callable[[int, int], None] | None = None,
+                 governance: Governance | None = None, consent_at=None) -> dict:
     """Decide for every enterprise of a Parquet folder; write one Parquet file.
 
     Parameters
@@ -103,6 +140,13 @@ def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_
         medians) to its decision, against the reference the strategy carries.
     progress : callable, optional
         Called with (parts done, parts in all) as ranges finish.
+    governance : Governance, optional
+        Check each enterprise's authorisation for credit assessment first (at the moment of
+        use, or as ``consent_at`` says: ``"as_of"`` or a date); enterprises without one are
+        not scored but kept as ``not_processed`` rows with the reason in ``consent``. The
+        run is audited and identifiers are masked unless the governance says otherwise.
+    consent_at : None, "as_of" or date-like
+        The moment checked against the authorisations (default: now).
 
     Returns
     -------
@@ -120,7 +164,24 @@ def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_
     parts = _parts_dir(out)
     if profile:  # fail now, not in a worker: the strategy must carry a reference
         profiler_for(load_strategy(strategy_dir))
-    job = json.loads(json.dumps(_job(strategy_dir, data, as_of, chunk_size, lang, profile)))
+    refused = pairs = None
+    governed = None
+    if governance is not None:
+        strategy = load_strategy(strategy_dir)
+        need = strategy.spec.needed_features()
+        if profile:
+            need = [*need, *needed_features(profiler_for(strategy))]
+        usccs = normalise_uscc(pq.read_table(data / "enterprises.parquet", columns=["uscc"])
+                               .column("uscc").to_pylist())
+        pairs = pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp(as_of)})
+        ok, reason = governance.admit_pairs(pairs, "credit_assessment", tables=tables_read(need),
+                                            at=consent_at)
+        refused = dict(zip(usccs[~ok], reason[~ok], strict=True))
+        governed = {"refused_sha256": hashlib.sha256("\n".join(
+            f"{u}:{r}" for u, r in sorted(refused.items())).encode()).hexdigest(),
+            "mask": governance.mask, "key_sha256": hashlib.sha256(governance.key).hexdigest()}
+    job = json.loads(json.dumps(_job(strategy_dir, data, as_of, chunk_size, lang, profile,
+                                     governed)))
     if parts.exists():
         old = json.loads((parts / JOB).read_text(encoding="utf-8")) \
             if (parts / JOB).is_file() else None
@@ -132,7 +193,9 @@ def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_
     n_ranges = min(n_chunks, max(8, 2 * n_jobs))  # progress and restarts by range
     bounds = [round(i * n_chunks / n_ranges) for i in range(n_ranges + 1)]
     tasks = [delayed(_score_range)(str(strategy_dir), str(data), str(as_of), chunk_size, a, b,
-                                   str(parts), lang, validate, profile)
+                                   str(parts), lang, validate, profile, refused,
+                                   governance.key if governance is not None and governance.mask
+                                   else None)
              for a, b in itertools.pairwise(bounds)]
     if n_jobs == 1:
         for i, t in enumerate(tasks):
@@ -165,5 +228,11 @@ def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_
     shutil.rmtree(parts)
     if rows != n_ent:
         raise RuntimeError(f"scored {rows} rows for {n_ent} enterprises")
-    return {"rows": rows, "chunks": n_chunks, "resumed": resumed, "out": str(out)}
+    result = {"rows": rows, "chunks": n_chunks, "resumed": resumed, "out": str(out)}
+    if governance is not None:
+        result["not_processed"] = len(refused)
+        decisions = pq.read_table(out, columns=["decision"]).column("decision").to_pandas()
+        governance.audit_decisions(strategy, pairs, decisions, batch=str(out.name),
+                                   chunks=n_chunks)
+    return result
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+for _var in ("TAXCREDIT_GOVERNANCE", "TAXCREDIT_AUDIT_LOG", "TAXCREDIT_ACTOR"):
+    os.environ.pop(_var, None)  # a user's governance settings must not change the tests
 
 # two real, publicly listed USCCs (both pass the GB 32100 and GB 11714 checks)
 U1 = "91110108551385082Q"
@@ -80,3 +83,20 @@ def population():
     import taxcredit as tc
 
     return tc.datasets.make_population(n_enterprises=3_000, months=48, seed=11)
+
+
+def authorised(consents: pd.DataFrame, pairs: pd.DataFrame, purpose: str) -> np.ndarray:
+    """Which (uscc, as_of) pairs an authorisation covers for ``purpose`` at their own date.
+
+    Written independently of ``taxcredit.governance``: a plain merge and the rule "granted on
+    or before, expiring after, not revoked by, purpose listed, scope everything".
+    """
+    p = pairs[["uscc", "as_of"]].reset_index(drop=True).reset_index()
+    m = p.merge(consents, on="uscc")
+    live = ((m["granted_at"] <= m["as_of"]) & (m["expires_at"] > m["as_of"])
+            & ~(m["revoked_at"] <= m["as_of"])
+            & m["purposes"].astype(str).str.split(";").map(lambda ps: purpose in ps)
+            & (m["scope"].astype(str) == "*"))
+    ok = np.zeros(len(p), dtype=bool)
+    ok[m.loc[live.to_numpy(), "index"].to_numpy()] = True
+    return ok

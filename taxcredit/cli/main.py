@@ -192,7 +192,6 @@ def _cmd_features(args: argparse.Namespace) -> int:
 
     from ..data import TaxDataset
     from ..errors import TaxDataError
-    from ..features import build_features
 
     if (args.as_of is None) == (args.pairs is None):
         raise ValueError("give exactly one of --as-of DATE or --pairs FILE")
@@ -201,7 +200,6 @@ def _cmd_features(args: argparse.Namespace) -> int:
         raise ValueError(f"--out must end in .parquet or .csv, got {out.name!r}")
     t0 = time.perf_counter()
     from ..data.io import list_table_files
-    from ..features import build_features_folder
 
     files = list_table_files(Path(args.data))
     stream = bool(files) and all(f.suffix == ".parquet" for f in files.values())
@@ -215,34 +213,30 @@ def _cmd_features(args: argparse.Namespace) -> int:
     else:
         as_of = args.as_of
     features = args.features.split(",") if args.features else None
-    out.parent.mkdir(parents=True, exist_ok=True)
+    gov = _governance(args, out)
+    governed = dict(features=features, purpose=args.purpose,
+                    at=_consent_at(args.consent_at), progress=not args.quiet)
     if stream:  # Parquet folder: chunks of enterprises, bounded memory
-        direct = out.suffix == ".parquet" and not args.pairs
-        X = build_features_folder(args.data, as_of, features=features,
-                                  chunk_size=args.chunk_size or 25_000, n_jobs=args.jobs,
-                                  out=out if direct else None,
-                                  progress=not args.quiet, strict_uscc=not args.lenient_uscc)
+        X = gov.features_folder(args.data, as_of, chunk_size=args.chunk_size or 25_000,
+                                n_jobs=args.jobs, strict_uscc=not args.lenient_uscc,
+                                **governed)
     else:
         ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
-        X = build_features(ds, as_of=as_of, features=features,
-                           chunk_size=args.chunk_size or 100_000, n_jobs=args.jobs,
-                           progress=not args.quiet)
-    if X is not None:
-        flat = X.reset_index()
-        if out.suffix == ".parquet":
-            flat.to_parquet(out, index=False)
-        else:
-            flat.to_csv(out, index=False, encoding="utf-8")
-        rows, cols = X.shape
+        X = gov.features(ds, as_of, chunk_size=args.chunk_size or 100_000, n_jobs=args.jobs,
+                         **governed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    flat = X.reset_index()
+    if out.suffix == ".parquet":
+        flat.to_parquet(out, index=False)
     else:
-        import pyarrow.parquet as pq
-
-        meta = pq.ParquetFile(out).metadata
-        rows, cols = meta.num_rows, meta.num_columns - 2
+        flat.to_csv(out, index=False, encoding="utf-8")
+    feats = [c for c in X.columns if c not in ("consent", "uscc_key")]
     elapsed = time.perf_counter() - t0
-    print(f"{rows:,} rows × {cols} features → {out} in {elapsed:.1f} s")
-    if X is not None:
-        missing = X.isna().mean().sort_values(ascending=False).head(5)
+    print(f"{len(X):,} rows × {len(feats)} features → {out} in {elapsed:.1f} s"
+          + _refusals(X))
+    done = X.loc[X["consent"] == "ok", feats]
+    if len(done):
+        missing = done.isna().mean().sort_values(ascending=False).head(5)
         print("most missing: " + ", ".join(f"{k} {v:.0%}" for k, v in missing.items()))
     return EXIT_OK
 
@@ -270,24 +264,31 @@ def _strategy(name_or_dir: str):
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from ..data import TaxDataset
+    from ..profile import Profiler, profiler_for
 
     t0 = time.perf_counter()
     strategy = _strategy(args.strategy)
-    ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
-    from ..profile import Profiler, fit_reference
-
     Profiler.from_params(strategy.spec.profile,  # bad settings fail before the long fit
                          where=f"strategy {strategy.spec.name!r} [profile]")
-    strategy.fit(ds, target=args.target, until=args.until)
-    profiler = fit_reference(strategy, ds, target=args.target, until=args.until)
+    gov = _governance(args, Path(args.out))
+    ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
+    gov.fit(strategy, ds, target=args.target, until=args.until,
+            at=_consent_at(args.consent_at))
     folder = strategy.save(args.out)
     m = strategy.card_["metrics_calibration"]
+    n_apps = len(ds["applications"])
     print(f"trained {strategy.spec.name!r} on {strategy.card_['n_train']:,} applications "
           f"({strategy.card_['training_window'][0]} – {strategy.card_['training_window'][1]}), "
           f"calibrated on {strategy.card_['n_calibration']:,}: AUC {m['auc']:.3f}, "
           f"KS {m['ks']:.3f}")
-    print(f"profile reference: {profiler.reference_['n_reference']:,} enterprises at their "
-          "latest application")
+    record = gov.audit.records()[-1] if gov.audit is not None else {}
+    refused = record.get("not_processed", {})
+    if refused:
+        print(f"left out {sum(refused.values()):,} of {n_apps:,} applications not authorised "
+              "for model development (" + ", ".join(f"{k} {v:,}" for k, v in refused.items())
+              + ")")
+    ref = profiler_for(strategy).reference_
+    print(f"profile reference: {ref['n_reference']:,} enterprises at their latest application")
     print(f"saved to {folder}/ in {time.perf_counter() - t0:.1f} s")
     return EXIT_OK
 
@@ -304,15 +305,19 @@ def _cmd_score(args: argparse.Namespace) -> int:
         bar.total = total
         bar.update(done - bar.n)
 
+    gov = _governance(args, Path(args.out))
     try:
         res = score_folder(args.strategy, args.data, args.as_of, args.out,
                            chunk_size=args.chunk_size, n_jobs=args.jobs, lang=args.lang,
-                           profile=args.profile, progress=progress)
+                           profile=args.profile, progress=progress, governance=gov,
+                           consent_at=_consent_at(args.consent_at))
     finally:
         bar.close()
     note = f" ({res['resumed']} chunk(s) from an earlier run)" if res["resumed"] else ""
-    print(f"{res['rows']:,} enterprises decided → {res['out']} in "
-          f"{time.perf_counter() - t0:.1f} s{note}")
+    refused = (f"; {res['not_processed']:,} not processed without a live authorisation"
+               if res["not_processed"] else "")
+    print(f"{res['rows']:,} enterprises → {res['out']} in "
+          f"{time.perf_counter() - t0:.1f} s{note}{refused}")
     return EXIT_OK
 
 
@@ -324,9 +329,8 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..data import TaxDataset
-    from ..errors import TaxDataError
-    from ..profile import build_profiles, needed_features, profiler_for
-    from ..profile.profiler import Profiler
+    from ..data.ids import mask_uscc_array
+    from ..errors import ConsentError, TaxDataError
 
     out = Path(args.out)
     suffix = out.suffix.lower()
@@ -337,30 +341,31 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     if suffix in _CHARTS and not 1 <= len(usccs) <= 8:
         raise ValueError("a chart shows 1 to 8 enterprises: name them with --uscc")
     t0 = time.perf_counter()
+    gov = _governance(args, out)
     ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
     known = set(ds["enterprises"]["uscc"].astype(str))
     unknown = [u for u in usccs if u not in known]
     if unknown:
         raise TaxDataError(f"--uscc: {len(unknown)} enterprise(s) not in {args.data}/"
-                           f"enterprises: {unknown[:5]}")
-    if args.strategy:
-        profiler = profiler_for(_strategy(args.strategy))
-        source = f"reference of strategy {args.strategy}"
-    else:  # the folder's enterprises at the as-of date are the reference
-        from ..features import build_features
-
-        profiler = Profiler()
-        profiler.fit(build_features(ds, as_of=args.as_of,
-                                    features=needed_features(profiler)))
-        source = f"reference: the {len(known):,} enterprises of {args.data} at {args.as_of}"
+                           f"enterprises: {mask_uscc_array(pd.Series(unknown[:5])).tolist()}")
+    strategy = _strategy(args.strategy) if args.strategy else None
+    source = (f"reference of strategy {args.strategy}" if strategy is not None else
+              f"reference: the authorised enterprises of {args.data} at {args.as_of}")
     as_of = args.as_of
     if usccs:
         as_of = pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp(args.as_of)})
-    prof = build_profiles(ds, as_of, profiler=profiler, lang=args.lang, detail=args.detail)
+    prof = gov.profile(ds, as_of, strategy=strategy, purpose=args.purpose, lang=args.lang,
+                       detail=args.detail, at=_consent_at(args.consent_at))
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix in _CHARTS:
         from ..profile import chart
 
+        refused = prof[prof["consent"] != "ok"]
+        if len(refused):
+            raise ConsentError(
+                f"{len(refused)} enterprise(s) may not be profiled for {args.purpose}: "
+                + ", ".join(f"{mask_uscc_array(pd.Series([k[0]]))[0]} ({r})"
+                            for k, r in refused["consent"].items()))
         ax = (chart.radar(prof.iloc[0], lang=args.lang) if len(prof) == 1
               else chart.compare(prof, lang=args.lang))
         chart.save(ax, out)
@@ -374,7 +379,8 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     if len(prof) <= 8:
         for key, row in prof.iterrows():
             _print_profile(key, row)
-    print(f"{len(prof):,} profile(s) → {out} in {time.perf_counter() - t0:.1f} s ({source})")
+    print(f"{len(prof):,} profile(s) → {out} in {time.perf_counter() - t0:.1f} s ({source})"
+          + _refusals(prof))
     return EXIT_OK
 
 
@@ -385,6 +391,9 @@ def _print_profile(key, row) -> None:
     from ..features import DIMENSIONS
 
     uscc = key[0] if isinstance(key, tuple) else key
+    if row.get("consent", "ok") != "ok":
+        print(f"{mask_uscc(uscc)}  not processed: {row['consent']}")
+        return
     dims = "  ".join(f"{zh} {row[f'score_{d}']:.0f}" for d, (zh, _) in DIMENSIONS.items()
                      if pd.notna(row[f"score_{d}"]))
     print(f"{mask_uscc(uscc)}  画像得分 {row['profile_score']:.0f} | {dims}")
@@ -412,7 +421,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
 
     from ..data import TaxDataset
     from ..data.ids import mask_uscc_array
-    from ..monitoring import LEVELS, WarningConfig, early_warnings
+    from ..monitoring import LEVELS, WarningConfig
 
     out = Path(args.out)
     if out.suffix not in (".parquet", ".csv"):
@@ -424,9 +433,10 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     previous = _read_table(Path(args.previous), "--previous") if args.previous else None
     if previous is not None and previous.empty:
         previous = None
+    gov = _governance(args, out)
     ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
-    alerts = early_warnings(ds, args.as_of, book=book, config=config, previous=previous,
-                            lang=args.lang)
+    alerts = gov.monitor(ds, args.as_of, book=book, config=config, previous=previous,
+                         lang=args.lang, at=_consent_at(args.consent_at))
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".parquet":
         alerts.to_parquet(out, index=False)
@@ -451,15 +461,15 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from ..data import TaxDataset
-    from ..monitoring import validate
 
     out = Path(args.out)
     if out.suffix not in (".html", ".htm"):
         raise ValueError(f"--out must end in .html, got {out.name!r}")
     t0 = time.perf_counter()
     strategy = _strategy(args.strategy)
+    gov = _governance(args, out)
     ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
-    report = validate(strategy, ds, n_boot=args.n_boot)
+    report = gov.validate(strategy, ds, n_boot=args.n_boot, at=_consent_at(args.consent_at))
     out.parent.mkdir(parents=True, exist_ok=True)
     report.to_html(out)
     if args.excel:
@@ -478,7 +488,6 @@ def _cmd_portfolio(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..data import TaxDataset
-    from ..monitoring import monitor_portfolio
 
     out = Path(args.out)
     if out.suffix not in (".html", ".xlsx"):
@@ -490,9 +499,10 @@ def _cmd_portfolio(args: argparse.Namespace) -> int:
                                    freq="ME"))
     t0 = time.perf_counter()
     strategy = _strategy(args.strategy)
+    gov = _governance(args, out)
     ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
     book = _read_table(Path(args.book), "--book")["uscc"].astype(str) if args.book else None
-    mon = monitor_portfolio(strategy, ds, dates, book=book)
+    mon = gov.portfolio(strategy, ds, dates, book=book, at=_consent_at(args.consent_at))
     out.parent.mkdir(parents=True, exist_ok=True)
     (mon.to_html if out.suffix == ".html" else mon.to_excel)(out)
     psi = mon.stability[mon.stability["variable"] == "pd"]
@@ -515,6 +525,88 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     v = verify_log(args.log, head=head)
     print(v)
     return EXIT_OK if v.ok else EXIT_BAD_INPUT
+
+
+def _governed(parser: argparse.ArgumentParser, purposes: tuple[str, ...] = ()) -> None:
+    """Add the governance options (consent, actor, audit log, masking) to a command."""
+    g = parser.add_argument_group(
+        "governance (always on: only authorised enterprises are processed, every run is "
+        "audited, identifiers are masked)")
+    g.add_argument("--governance", metavar="FILE",
+                   help="the bank's governance TOML: consents, audit log, key, breaker "
+                        "(default: $TAXCREDIT_GOVERNANCE)")
+    g.add_argument("--consents", metavar="FILE",
+                   help="consent table (default: the governance file's, else the data "
+                        "folder's consents table)")
+    g.add_argument("--actor", metavar="NAME",
+                   help="who uses the data, for the audit log and the breaker (default: "
+                        "$TAXCREDIT_ACTOR, else the login name)")
+    g.add_argument("--audit-log", metavar="FILE",
+                   help="audit log (default: the governance file's, else "
+                        "$TAXCREDIT_AUDIT_LOG, else audit.jsonl beside --out)")
+    g.add_argument("--consent-at", default="now", metavar="now|as-of|DATE",
+                   help="moment checked against the authorisations: now (default: the "
+                        "data are used now), as-of (replay history: each row at its own "
+                        "date) or a date")
+    g.add_argument("--unmasked", action="store_true",
+                   help="write identifiers unmasked (authorised internal use only; "
+                        "recorded in the audit log)")
+    if purposes:
+        g.add_argument("--purpose", choices=purposes, default=purposes[0],
+                       help=f"declared purpose (default {purposes[0]})")
+
+
+def _consent_at(value: str):
+    if value == "now":
+        return None
+    if value.replace("_", "-") == "as-of":
+        return "as_of"
+    import pandas as pd
+
+    try:
+        return pd.Timestamp(value)
+    except ValueError as exc:
+        raise ValueError(f"--consent-at: now, as-of or a date, got {value!r}") from exc
+
+
+def _actor(args: argparse.Namespace) -> str:
+    import getpass
+    import os
+
+    if args.actor:
+        return args.actor
+    if os.environ.get("TAXCREDIT_ACTOR"):
+        return os.environ["TAXCREDIT_ACTOR"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (some containers)
+        return f"uid-{os.getuid()}"
+
+
+def _governance(args: argparse.Namespace, out: Path):
+    """Build the command's :class:`Governance` from the options, environment and config."""
+    import os
+
+    from ..governance import GovernanceConfig
+
+    path = args.governance or os.environ.get("TAXCREDIT_GOVERNANCE")
+    cfg = GovernanceConfig.from_toml(path) if path else GovernanceConfig()
+    log = args.audit_log
+    if log is None and cfg.audit_log is None:
+        log = os.environ.get("TAXCREDIT_AUDIT_LOG") or Path(out).parent / "audit.jsonl"
+    return cfg.governance(actor=_actor(args), data=args.data, consents=args.consents,
+                          audit_log=log, mask=not args.unmasked)
+
+
+def _refusals(frame, column: str = "consent") -> str:
+    """``, N not processed (reason n, …)`` for the rows without consent, or ``""``."""
+    if column not in frame:
+        return ""
+    no = frame.loc[frame[column] != "ok", column].value_counts()
+    if not len(no):
+        return ""
+    return (f"; {int(no.sum()):,} not processed without a live authorisation ("
+            + ", ".join(f"{k} {v:,}" for k, v in no.items()) + ")")
 
 
 def _lenient_uscc(parser: argparse.ArgumentParser) -> None:
@@ -565,6 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--target", default="default_12m", help="outcome column of applications")
     t.add_argument("--until", metavar="DATE", help="only applications dated before this")
     _lenient_uscc(t)
+    _governed(t)
     t.set_defaults(func=_cmd_train)
 
     s = sub.add_parser(
@@ -588,6 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="join each enterprise's profile (the strategy's reference) to its "
                         "decision")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    _governed(s)
     s.set_defaults(func=_cmd_score)
 
     p = sub.add_parser(
@@ -613,6 +707,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detail", action="store_true",
                    help="add each indicator's value and peer percentile (tables)")
     _lenient_uscc(p)
+    _governed(p, ("credit_assessment", "post_loan_monitoring"))
     p.set_defaults(func=_cmd_profile)
 
     m = sub.add_parser(
@@ -636,6 +731,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--previous", metavar="FILE", help="the previous run's alerts")
     m.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of messages")
     _lenient_uscc(m)
+    _governed(m)
     m.set_defaults(func=_cmd_monitor)
 
     r = sub.add_parser(
@@ -655,6 +751,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--n-boot", type=int, default=200, metavar="N",
                    help="bootstrap resamples for the intervals (default 200)")
     _lenient_uscc(r)
+    _governed(r)
     r.set_defaults(func=_cmd_report)
 
     q = sub.add_parser(
@@ -677,6 +774,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="month-ends up to --until (default 6)")
     q.add_argument("--book", metavar="FILE", help="enterprises on the book (uscc column)")
     _lenient_uscc(q)
+    _governed(q)
     q.set_defaults(func=_cmd_portfolio)
 
     a = sub.add_parser("audit", help="the tamper-evident audit log",
@@ -761,6 +859,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker processes for a Parquet folder (2 on a 2-core machine)")
     _lenient_uscc(f)
     f.add_argument("--quiet", action="store_true", help="no progress bar")
+    _governed(f, ("credit_assessment", "model_development", "post_loan_monitoring"))
     f.set_defaults(func=_cmd_features)
     return parser
 

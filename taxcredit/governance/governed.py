@@ -14,20 +14,22 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..data import TaxDataset
 from ..data.ids import mask_uscc_array
+from ..errors import TaxDataError
 from ..features import feature_inputs
 from ..strategy import Strategy
 from .audit import AuditLog
 from .breaker import CircuitBreaker
 from .consent import ConsentRegistry, check_purpose, normalise_uscc
-from .masking import mask_frame
+from .masking import PSEUDONYM, conceal, pseudonym
 
-__all__ = ["NOT_PROCESSED", "Governance"]
+__all__ = ["NOT_PROCESSED", "Governance", "merge_refusals", "tables_read"]
 
 NOT_PROCESSED = "not_processed"
 #: Tables the early-warning rules read (an authorisation's scope must cover them).
@@ -119,7 +121,7 @@ class Governance:
 
     def _audit(self, **fields) -> None:
         if self.audit is not None:
-            self.audit.append(actor=self.actor, **fields)
+            self.audit.append(actor=self.actor, masked=self.mask, **fields)
 
     def _ids(self, usccs: pd.Series) -> dict:
         ids = {"n_enterprises": int(usccs.nunique()),
@@ -127,6 +129,49 @@ class Governance:
         if usccs.nunique() <= 100:
             ids["enterprises"] = sorted(mask_uscc_array(usccs.unique()).tolist())
         return ids
+
+    def _moments(self, dates: pd.Series, at, now: pd.Timestamp) -> pd.Series:
+        """Return the moment of use checked for each row: now, its own date, or one date."""
+        if isinstance(at, str) and at.replace("-", "_") == "as_of":
+            return pd.Series(pd.to_datetime(dates).to_numpy())
+        return pd.Series([now if at is None else pd.Timestamp(at)] * len(dates),
+                         dtype="datetime64[ns]")
+
+    def admit_pairs(self, pairs: pd.DataFrame, purpose: str, *, tables=None, at=None,
+                    now=None) -> tuple[np.ndarray, np.ndarray]:
+        """Admit (uscc, as_of) pairs for ``purpose``; return the allowed mask and the reasons.
+
+        ``at``: None (the moment of use, ``now``), ``"as_of"`` (each pair at its own date)
+        or a date. See :meth:`admit`.
+        """
+        now = _now(now)
+        admitted = self.admit(pairs["uscc"], purpose, self._moments(pairs["as_of"], at, now),
+                              tables=tables, now=now)
+        return admitted["allowed"].to_numpy(dtype=bool), admitted["reason"].to_numpy()
+
+    def _admit_applications(self, ds: TaxDataset, purpose: str, at, now, what: str):
+        """Return the dataset with only the applications authorised for ``purpose``."""
+        from ..errors import ConsentError
+
+        if "applications" not in ds:
+            raise ConsentError(f"{what} needs the applications table")
+        apps = ds["applications"]
+        pairs = pd.DataFrame({"uscc": apps["uscc"].to_numpy(),
+                              "as_of": apps["application_date"].to_numpy()})
+        ok, reason = self.admit_pairs(pairs, purpose, at=at, now=now)
+        if len(apps) and not ok.any():
+            hint = (" (the data are history: to replay each application at its own date, "
+                    "check consent as of then — at='as_of', --consent-at as-of)"
+                    if at is None else "")
+            raise ConsentError(f"{what}: none of the {len(apps):,} applications is authorised "
+                               f"for {purpose}{hint}")
+        kept = TaxDataset({**ds.tables, "applications": apps[ok].reset_index(drop=True)})
+        refused = pd.Series(reason[~ok]).value_counts().to_dict()
+        return kept, int(ok.sum()), {str(k): int(v) for k, v in refused.items()}
+
+    def _finish(self, out: pd.DataFrame) -> pd.DataFrame:
+        """Mask the output (with the keyed pseudonym ``uscc_key``) unless unmasked."""
+        return conceal(out, self.key) if self.mask else out
 
     # ------------------------------------------------------------------ decide
     def decide(self, strategy: Strategy, ds: TaxDataset, as_of, *,
@@ -155,52 +200,263 @@ class Governance:
             unless ``mask=False``.
         """
         pairs = _pairs(ds, as_of)
-        tables = sorted({c.split(".")[0] for c in feature_inputs(
-            strategy.spec.needed_features())})
-        now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
-        if isinstance(at, str) and at == "as_of":
-            when = pairs["as_of"]
-        else:
-            when = pd.Series([now if at is None else pd.Timestamp(at)] * len(pairs))
-        admitted = self.admit(pairs["uscc"], purpose, when, tables=tables, now=now)
-        ok = admitted["allowed"].to_numpy(dtype=bool)
+        tables = tables_read(strategy.spec.needed_features())
+        now = _now(now)
+        ok, reason = self.admit_pairs(pairs, purpose, tables=tables, at=at, now=now)
         parts = []
         if ok.any():
             keep = pairs[ok]
             sub = ds.select(keep["uscc"].unique())
             parts.append(strategy.decide(sub, keep.reset_index(drop=True), lang=lang,
                                          reasons=reasons))
-        out = _with_refusals(parts, pairs, ok, admitted["reason"].to_numpy(), lang)
-        counts = out["decision"].value_counts().to_dict()
-        self._audit(event="decide", purpose=purpose, strategy=strategy.spec.name,
+        out = merge_refusals(parts, pairs, ok, reason, lang)
+        self.audit_decisions(strategy, pairs, out["decision"], purpose=purpose)
+        return self._finish(out)
+
+    def audit_decisions(self, strategy: Strategy, pairs: pd.DataFrame, decisions: pd.Series,
+                        *, purpose: str = "credit_assessment", event: str = "decide",
+                        **fields) -> None:
+        """Record a scoring run: who, purpose, strategy version, input fingerprint, outcome."""
+        counts = decisions.value_counts().to_dict()
+        span = (f"{pairs['as_of'].min().date()}..{pairs['as_of'].max().date()}"
+                if len(pairs) else "")
+        self._audit(event=event, purpose=purpose, strategy=strategy.spec.name,
                     version=strategy.spec.version,
                     spec_sha256=hashlib.sha256(strategy.spec.to_toml().encode()).hexdigest(),
                     training_data_sha256=strategy.card_.get("data_fingerprint", ""),
+                    input_hmac=_fingerprint(pairs["uscc"].astype(str) + "@"
+                                            + pairs["as_of"].astype(str), self.key),
+                    as_of=span, decisions={str(k): int(v) for k, v in counts.items() if v},
+                    **fields, **self._ids(pairs["uscc"]))
+
+    # ------------------------------------------------------------------ features
+    def features(self, ds: TaxDataset, as_of, *, features=None,
+                 purpose: str = "credit_assessment", at=None, now=None,
+                 **kwargs) -> pd.DataFrame:
+        """:func:`~taxcredit.features.build_features` for the pairs with live consent.
+
+        Rows without consent stay, with every feature missing; the ``consent`` column says
+        ``ok`` or why not. Other keyword arguments go to ``build_features``.
+        """
+        from ..features import build_features
+
+        def compute(keep, wanted):
+            return build_features(ds.select(keep["uscc"].unique()), as_of=keep,
+                                  features=wanted, **kwargs)
+
+        return self._features(_pairs(ds, as_of), compute, features, purpose, at, now)
+
+    def features_folder(self, path, as_of, *, features=None,
+                        purpose: str = "credit_assessment", at=None, now=None,
+                        **kwargs) -> pd.DataFrame:
+        """:func:`~taxcredit.features.build_features_folder` (streamed) with consent.
+
+        As :meth:`features`, for a Parquet folder: only the authorised enterprises' rows are
+        read and computed.
+        """
+        import pyarrow.parquet as pq
+
+        from ..features import build_features_folder
+
+        if isinstance(as_of, pd.DataFrame):
+            pairs = _pairs(None, as_of)
+        else:
+            ids = pq.read_table(Path(path) / "enterprises.parquet", columns=["uscc"])
+            pairs = pd.DataFrame({"uscc": normalise_uscc(ids.column("uscc").to_pylist()),
+                                  "as_of": pd.Timestamp(as_of)})
+
+        def compute(keep, wanted):
+            return build_features_folder(path, keep, features=wanted, **kwargs)
+
+        return self._features(pairs, compute, features, purpose, at, now)
+
+    def _features(self, pairs, compute, features, purpose, at, now) -> pd.DataFrame:
+        from ..features import feature_ids
+
+        wanted = list(features) if features is not None else feature_ids()
+        ok, reason = self.admit_pairs(pairs, purpose, tables=tables_read(wanted), at=at,
+                                      now=now)
+        X = compute(pairs[ok].reset_index(drop=True), wanted)
+        out = X.reindex(pd.MultiIndex.from_frame(pairs[["uscc", "as_of"]]))
+        out["consent"] = reason
+        self._audit(event="features", purpose=purpose, features=len(wanted),
                     input_hmac=_fingerprint(pairs["uscc"] + "@" + pairs["as_of"].astype(str),
                                             self.key),
-                    as_of=f"{pairs['as_of'].min().date()}..{pairs['as_of'].max().date()}",
-                    decisions={str(k): int(v) for k, v in
-                                                       counts.items()},
+                    processed=int(ok.sum()), not_processed=int((~ok).sum()),
                     **self._ids(pairs["uscc"]))
-        return mask_frame(out) if self.mask else out
+        return self._finish(out)
+
+    # ------------------------------------------------------------------ profile
+    def profile(self, ds: TaxDataset, as_of, *, strategy: Strategy | None = None,
+                profiler=None, purpose: str = "credit_assessment", lang: str = "zh",
+                detail: bool = False, at=None, now=None) -> pd.DataFrame:
+        """:func:`~taxcredit.profile.build_profiles` for the pairs with live consent.
+
+        Without a ``strategy`` or ``profiler`` the reference is fitted on the authorised
+        enterprises themselves (the others' data are not read). Rows without consent stay,
+        without scores; ``consent`` says why.
+        """
+        from ..profile import Profiler, build_profiles, needed_features, profiler_for
+
+        if profiler is None and strategy is not None:
+            profiler = profiler_for(strategy)
+        pairs = _pairs(ds, as_of)
+        need = needed_features(profiler if profiler is not None else Profiler())
+        now = _now(now)
+        ok, reason = self.admit_pairs(pairs, purpose, tables=tables_read(need), at=at,
+                                      now=now)
+        keep = pairs[ok].reset_index(drop=True)
+        sub = ds.select(keep["uscc"].unique())
+        if not ok.any():
+            prof = pd.DataFrame(index=pd.MultiIndex.from_frame(keep[["uscc", "as_of"]]))
+        else:
+            prof = build_profiles(sub, keep, profiler=profiler, lang=lang, detail=detail)
+        out = prof.reindex(pd.MultiIndex.from_frame(pairs[["uscc", "as_of"]]))
+        out["consent"] = reason
+        self._audit(event="profile", purpose=purpose,
+                    reference="strategy" if profiler is not None else "the authorised "
+                    "enterprises themselves", processed=int(ok.sum()),
+                    not_processed=int((~ok).sum()), **self._ids(pairs["uscc"]))
+        return self._finish(out)
+
+    # ------------------------------------------------------------------ model development
+    def fit(self, strategy: Strategy, ds: TaxDataset, *, target: str = "default_12m",
+            until=None, reference: bool = True, at=None, now=None) -> Strategy:
+        """Fit ``strategy`` (and its profile reference) on authorised applications only.
+
+        Purpose ``model_development``: an application whose enterprise did not authorise
+        that purpose (at the moment of use; ``at="as_of"`` replays each application's date)
+        is left out of training and of the reference, and counted in the audit record.
+        """
+        now = _now(now)
+        kept, n_ok, refused = self._admit_applications(ds, "model_development", at, now,
+                                                       "training")
+        try:
+            strategy.fit(kept, target=target, until=until)
+        except TaxDataError as exc:  # say how many consent left out, and what to do
+            n_all = n_ok + sum(refused.values())
+            hint = ("; to replay history, check consent at each application's date "
+                    "(at='as_of', --consent-at as-of)" if at is None else "")
+            raise TaxDataError(f"{exc} — {n_ok:,} of {n_all:,} applications are authorised "
+                               f"for model development{hint}") from exc
+        if reference:
+            from ..profile import fit_reference
+
+            fit_reference(strategy, kept, target=target, until=until)
+        self._audit(event="train", purpose="model_development", strategy=strategy.spec.name,
+                    version=strategy.spec.version, until=None if until is None else
+                    str(pd.Timestamp(until).date()), applications_authorised=n_ok,
+                    not_processed=refused, n_train=int(strategy.card_.get("n_train", 0)),
+                    training_data_sha256=strategy.card_.get("data_fingerprint", ""))
+        return strategy
+
+    def validate(self, strategy: Strategy, ds: TaxDataset, *, at=None, now=None, **kwargs):
+        """:func:`~taxcredit.monitoring.validate` on authorised applications only.
+
+        Purpose ``model_development`` (validation is part of the model's life cycle); other
+        keyword arguments go to ``validate``.
+        """
+        from ..monitoring import validate
+
+        now = _now(now)
+        kept, n_ok, refused = self._admit_applications(ds, "model_development", at, now,
+                                                       "validation")
+        report = validate(strategy, kept, **kwargs)
+        self._audit(event="validate", purpose="model_development",
+                    strategy=strategy.spec.name, version=strategy.spec.version,
+                    applications_authorised=n_ok, not_processed=refused)
+        return report
+
+    # ------------------------------------------------------------------ monitoring
+    def portfolio(self, strategy: Strategy, ds: TaxDataset, dates, *, book=None, at=None,
+                  now=None, **kwargs):
+        """:func:`~taxcredit.monitoring.monitor_portfolio` on the authorised book.
+
+        Purpose ``post_loan_monitoring``, checked at ``now`` (``at="as_of"``: at the last
+        date; applications at their own dates). Enterprises of the book without consent are
+        left out and counted in the audit record.
+        """
+        from ..monitoring import monitor_portfolio
+
+        now = _now(now)
+        dates = [pd.Timestamp(d) for d in dates]
+        usccs = normalise_uscc(book if book is not None else ds["enterprises"]["uscc"]) \
+            .drop_duplicates().reset_index(drop=True)
+        last = pd.Series([max(dates) if dates else now] * len(usccs))
+        pairs = pd.DataFrame({"uscc": usccs, "as_of": last})
+        ok, reason = self.admit_pairs(pairs, "post_loan_monitoring", at=at, now=now,
+                                      tables=tables_read(strategy.spec.needed_features()))
+        kept = ds
+        if "applications" in ds:
+            kept, _, _ = self._admit_applications(ds, "post_loan_monitoring", at, now,
+                                                  "portfolio monitoring")
+        mon = monitor_portfolio(strategy, kept, dates, book=usccs[ok].tolist(), **kwargs)
+        self._audit(event="portfolio", purpose="post_loan_monitoring",
+                    strategy=strategy.spec.name, version=strategy.spec.version,
+                    dates=[str(d.date()) for d in dates], processed=int(ok.sum()),
+                    not_processed=pd.Series(reason[~ok]).value_counts().to_dict(),
+                    **self._ids(usccs))
+        return mon
 
     # ------------------------------------------------------------------ monitor
-    def monitor(self, ds: TaxDataset, as_of, *, book, config=None, previous=None,
-                lang: str = "zh", now=None) -> pd.DataFrame:
+    def _unmask_previous(self, previous, usccs: pd.Series):
+        """Give a masked previous run's alerts back their codes, through ``uscc_key``."""
+        if previous is None or previous.empty or "uscc" not in previous:
+            return previous
+        if not previous["uscc"].astype(str).str.contains("*", regex=False).any():
+            return previous
+        if PSEUDONYM not in previous:
+            raise ValueError("the previous alerts are masked and carry no uscc_key: they "
+                             "cannot be matched with this run's (keep the uscc_key column)")
+        known = pd.Series(usccs.to_numpy(), index=pseudonym(usccs, self.key).to_numpy())
+        known = known[~known.index.duplicated()]
+        codes = known.reindex(previous[PSEUDONYM].astype(str)).to_numpy()
+        if pd.isna(codes).all() and len(codes):
+            raise ValueError("none of the previous alerts' uscc_key matches an enterprise "
+                             "of the book: were they written with another key (governance "
+                             "key_file)?")
+        return previous.assign(uscc=codes)[pd.notna(codes)]
+    def _unmask_previous(self, previous, usccs: pd.Series):
+        """Give a masked previous run's alerts back their codes, through ``uscc_key``."""
+        if previous is None or previous.empty or "uscc" not in previous:
+            return previous
+        if not previous["uscc"].astype(str).str.contains("*", regex=False).any():
+            return previous
+        if PSEUDONYM not in previous:
+            raise ValueError("the previous alerts are masked and carry no uscc_key: they "
+                             "cannot be matched with this run's (keep the uscc_key column)")
+        known = pd.Series(usccs.to_numpy(), index=pseudonym(usccs, self.key).to_numpy())
+        known = known[~known.index.duplicated()]
+        codes = known.reindex(previous[PSEUDONYM].astype(str)).to_numpy()
+        if pd.isna(codes).all() and len(codes):
+            raise ValueError("none of the previous alerts' uscc_key matches an enterprise "
+                             "of the book: were they written with another key (governance "
+                             "key_file)?")
+        return previous.assign(uscc=codes)[pd.notna(codes)]
+
+    def monitor(self, ds: TaxDataset, as_of, *, book=None, config=None, previous=None,
+                lang: str = "zh", at=None, now=None) -> pd.DataFrame:
         """Early warnings for the book's enterprises with live consent for monitoring.
 
-        Consent is checked at ``now`` (the moment of use) for the tables the rules read.
-        Enterprises without it get one EW16 alert (stop using their data) and nothing else.
+        Consent is checked at ``now`` (the moment of use; ``at="as_of"`` replays the as-of
+        date) for the tables the rules read. Enterprises without it get one EW16 alert (stop
+        using their data) and nothing else. ``book`` defaults to every enterprise of ``ds``.
         """
         from ..monitoring import early_warnings
 
-        usccs = normalise_uscc(book["uscc"] if isinstance(book, pd.DataFrame) else book) \
-            .drop_duplicates()
         when = pd.Timestamp(as_of)
-        now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
-        admitted = self.admit(usccs, "post_loan_monitoring", now, tables=MONITORING_TABLES,
-                              now=now)
+        if book is None:  # every enterprise registered by the as-of date
+            ent = ds["enterprises"]
+            book = ent["uscc"] if "registration_date" not in ent else \
+                ent.loc[(ent["registration_date"] <= when).to_numpy(), "uscc"]
+        usccs = normalise_uscc(book["uscc"] if isinstance(book, pd.DataFrame) else book) \
+            .drop_duplicates().reset_index(drop=True)
+        now = _now(now)
+        admitted = self.admit(usccs, "post_loan_monitoring",
+                              self._moments(pd.Series([when] * len(usccs)), at, now),
+                              tables=MONITORING_TABLES, now=now)
         allowed = admitted.index[admitted["allowed"].to_numpy()]
+        previous = self._unmask_previous(previous, usccs)
         alerts = early_warnings(ds, when, book=allowed, config=config, previous=previous,
                                 lang=lang, consents=self.consents.table)
         refused = admitted[~admitted["allowed"].to_numpy()]
@@ -211,7 +467,8 @@ class Governance:
                 "message": [("停止使用涉税数据：" if lang == "zh" else
                              "Stop using the tax data: ") + msg[r] for r in refused["reason"]],
                 "evidence": [f'{{"reason": "{r}"}}' for r in refused["reason"]],
-                "trigger_date": when, "as_of": when, "rescore": False, "status": "new"})
+                "trigger_date": when, "as_of": when, "rescore": False,
+                "status": _ew16_status(refused.index, previous)})
             alerts = pd.concat([alerts, extra], ignore_index=True)
             rank = alerts["level"].map({lv: i for i, lv in enumerate(
                 ("red", "orange", "yellow", "info"))})
@@ -221,10 +478,27 @@ class Governance:
         self._audit(event="monitor", purpose="post_loan_monitoring", as_of=str(when.date()),
                     alerts={str(k): int(v) for k, v in levels.items()},
                     not_processed=len(refused), **self._ids(usccs))
-        return mask_frame(alerts) if self.mask else alerts
+        return self._finish(alerts)
 
 
-def _pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
+def _ew16_status(usccs: pd.Index, previous) -> np.ndarray:
+    """``ongoing`` where the previous run already told to stop using the data, else ``new``."""
+    if previous is None or previous.empty:
+        return np.full(len(usccs), "new", dtype=object)
+    before = set(previous.loc[previous["rule"] == "EW16", "uscc"].astype(str))
+    return np.where(usccs.isin(list(before)), "ongoing", "new").astype(object)
+
+
+def _now(now) -> pd.Timestamp:
+    return pd.Timestamp.now() if now is None else pd.Timestamp(now)
+
+
+def tables_read(features) -> list[str]:
+    """Return the tables ``features`` read (what an authorisation's scope must cover)."""
+    return sorted(feature_inputs(list(features)))
+
+
+def _pairs(ds: TaxDataset | None, as_of) -> pd.DataFrame:
     if isinstance(as_of, pd.DataFrame):
         missing = sorted({"uscc", "as_of"} - set(as_of.columns))
         if missing:
@@ -238,9 +512,13 @@ def _pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
     return p.reset_index(drop=True)
 
 
-def _with_refusals(parts: list[pd.DataFrame], pairs: pd.DataFrame, ok: np.ndarray,
+def merge_refusals(parts: list[pd.DataFrame], pairs: pd.DataFrame, ok: np.ndarray,
                    reason: np.ndarray, lang: str) -> pd.DataFrame:
-    """Put the decided rows and the not-processed ones back in input order."""
+    """Put the decided rows and the not-processed ones back in input order.
+
+    ``parts`` are decision frames of the allowed pairs; the refused pairs get
+    ``decision = "not_processed"`` and their reason as the rule message; ``consent`` is added.
+    """
     from ..strategy.strategy import DECISIONS
 
     cats = [*DECISIONS, NOT_PROCESSED]
@@ -256,5 +534,6 @@ def _with_refusals(parts: list[pd.DataFrame], pairs: pd.DataFrame, ok: np.ndarra
     out["decision"] = pd.Categorical(out["decision"].astype(str), categories=cats)
     order = pd.MultiIndex.from_frame(pairs[["uscc", "as_of"]])
     out = out.reindex(order)
+    out["score"] = out["score"].astype("Int64")  # one type whether or not rows were refused
     out["consent"] = reason
     return out

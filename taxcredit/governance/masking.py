@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..data.ids import mask_name, mask_phone, mask_resident_id, mask_uscc_array
 
-__all__ = ["IDENTIFIER_COLUMNS", "mask_frame", "pseudonym"]
+__all__ = ["IDENTIFIER_COLUMNS", "PSEUDONYM", "conceal", "mask_frame", "pseudonym"]
 
 #: Column names treated as identifiers, and their masks.
 IDENTIFIER_COLUMNS = {
@@ -22,6 +22,8 @@ IDENTIFIER_COLUMNS = {
     "contact_name": "name", "resident_id": "resident_id", "legal_rep_id": "resident_id",
     "id_number": "resident_id", "phone": "phone", "mobile": "phone", "contact_phone": "phone",
 }
+#: Column of the keyed pseudonym that masked outputs carry (to join runs without the USCC).
+PSEUDONYM = "uscc_key"
 _MASKS = {"name": mask_name, "resident_id": mask_resident_id, "phone": mask_phone}
 
 
@@ -62,3 +64,20 @@ def pseudonym(values, key: bytes) -> pd.Series:
         raise ValueError("pseudonym needs a secret key")
     s = pd.Series(values, dtype="object").astype(str)
     return s.map(lambda v: hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:16])
+
+
+def conceal(df: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """Mask ``df`` and add :data:`PSEUDONYM`, the keyed pseudonym of its ``uscc``.
+
+    The pseudonym lets the next run (or the bank's loan system, holding the same key) join
+    on the enterprise without seeing its code; with the same key it is the same every run.
+    """
+    if "uscc" in df.columns:
+        ids = df["uscc"]
+    elif "uscc" in df.index.names:
+        ids = df.index.get_level_values("uscc")
+    else:
+        return mask_frame(df)
+    out = df.copy()
+    out[PSEUDONYM] = pseudonym(ids, key).to_numpy()
+    return mask_frame(out)

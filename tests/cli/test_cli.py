@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -93,16 +94,33 @@ def test_features_for_one_date_and_for_pairs(tmp_path, capsys):
     assert main(["features", str(data), "--as-of", "2025-06-30", "--out", str(out),
                  "--quiet"]) == 0
     X = pd.read_parquet(out)
-    assert len(X) == 200 and {"uscc", "as_of", "tax_12m"} <= set(X.columns)
+    assert len(X) == 200 and {"uscc", "as_of", "tax_12m", "consent", "uscc_key"} <= set(X.columns)
+    assert X["uscc"].str.contains("********", regex=False).all()  # masked by default
+    refused = (X["consent"] != "ok").to_numpy()
+    assert refused.any() and X.loc[refused, "tax_12m"].isna().all()
     apps = pd.read_parquet(data / "applications.parquet")
     pairs = apps[["uscc", "application_date"]].rename(columns={"application_date": "as_of"})
     pairs.to_csv(tmp_path / "pairs.csv", index=False)
     assert main(["features", str(data), "--pairs", str(tmp_path / "pairs.csv"),
                  "--out", str(tmp_path / "t.csv"), "--features", "tax_12m,credit_grade",
-                 "--quiet"]) == 0
-    T = pd.read_csv(tmp_path / "t.csv")
+                 "--quiet", "--consent-at", "as-of", "--unmasked",
+                 "--purpose", "model_development"]) == 0
+    T = pd.read_csv(tmp_path / "t.csv", dtype={"uscc": str})
     assert len(T) == len(apps) and list(T.columns) == ["uscc", "as_of", "tax_12m",
-                                                       "credit_grade"]
+                                                       "credit_grade", "consent"]
+    assert (T["uscc"] == pairs["uscc"]).all()  # unmasked, in the given order
+    # each application checked at its own date: the consent table says who is authorised
+    consents = pd.read_parquet(data / "consents.parquet")
+    m = pairs.reset_index().merge(consents, on="uscc")
+    live = m[(m["granted_at"] <= m["as_of"]) & (m["expires_at"] > m["as_of"])
+             & ~(m["revoked_at"] <= m["as_of"])
+             & m["purposes"].str.contains("model_development")]["index"].unique()
+    assert set(np.flatnonzero(T["consent"] == "ok")) == set(live)
+    full = tc.build_features(tc.TaxDataset.from_folder(data), as_of=pairs,
+                             features=["tax_12m", "credit_grade"])
+    ok = (T["consent"] == "ok").to_numpy()
+    np.testing.assert_allclose(T.loc[ok, "tax_12m"], full["tax_12m"].to_numpy()[ok])
+    assert T.loc[~ok, ["tax_12m", "credit_grade"]].isna().all().all()
     capsys.readouterr()
     assert main(["features", str(data), "--out", str(out)]) == 2  # neither date nor pairs
     assert main(["features", str(data), "--as-of", "2025-06-30", "--out", "x.xlsx"]) == 2

@@ -8,7 +8,10 @@ import pandas as pd
 import pytest
 
 from taxcredit.data import TaxDataset
+from taxcredit.data.ids import mask_uscc_array
+from taxcredit.governance import pseudonym
 from taxcredit.monitoring import RULES, WarningConfig, early_warnings
+from tests.conftest import authorised
 
 U = "91110108551385082Q"
 AS_OF = pd.Timestamp("2025-06-30")
@@ -266,21 +269,37 @@ def test_cli_monitor(tmp_path, capsys):
     first = tmp_path / "a1.parquet"
     assert main(["monitor", "--data", str(data), "--as-of", "2025-06-30", "--book",
                  str(tmp_path / "book.csv"), "--strategy", "sme_scorecard", "--out",
-                 str(first)]) == 0
+                 str(first), "--consent-at", "as-of"]) == 0
     printed = capsys.readouterr().out
     assert "enterprises on the book" in printed
     a1 = pd.read_parquet(first)
-    assert set(a1["uscc"]) <= set(apps["uscc"].head(300)) and len(a1)
+    book = apps["uscc"].head(300)
+    assert set(a1["uscc"]) <= set(mask_uscc_array(book)) and len(a1)  # masked
     assert (a1["status"] == "new").all()
+    # enterprises without a live authorisation: one EW16 (stop using the data), nothing else
+    ok = authorised(pd.read_parquet(data / "consents.parquet"),
+                    pd.DataFrame({"uscc": book, "as_of": pd.Timestamp("2025-06-30")}),
+                    "post_loan_monitoring")
+    refused = set(pseudonym(book[~ok], _key(tmp_path)))
+    assert refused and refused <= set(a1["uscc_key"])
+    only = a1[a1["uscc_key"].isin(refused)]
+    assert (only["rule"] == "EW16").all() and len(only) == len(refused)
     second = tmp_path / "a2.csv"
     assert main(["monitor", "--data", str(data), "--as-of", "2025-07-31", "--book",
                  str(tmp_path / "book.csv"), "--previous", str(first), "--out",
-                 str(second), "--lang", "en"]) == 0
+                 str(second), "--lang", "en", "--consent-at", "as-of"]) == 0
     a2 = pd.read_csv(second, dtype={"uscc": str})
+    # the masked previous run is matched through the keyed pseudonym
     assert {"ongoing", "new"} <= set(a2["status"])
+    kept = a2.merge(a1[["uscc_key", "rule"]], on=["uscc_key", "rule"])
+    assert (kept["status"] != "new").all()
     assert main(["monitor", "--data", str(data), "--as-of", "2025-06-30", "--book",
                  str(tmp_path / "nope.csv"), "--out", str(first)]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def _key(folder) -> bytes:
+    return (folder / "audit.key").read_bytes().strip()
 
 
 def test_consent_rule_point_in_time_and_reasons():

@@ -13,6 +13,7 @@ from taxcredit.cli.main import main
 from taxcredit.errors import ArtifactError
 from taxcredit.profile import ATTACHMENT, decide_with_profiles, fit_reference, profiler_for
 from taxcredit.strategy import StrategySpec
+from tests.conftest import authorised
 
 AS_OF = "2025-06-30"
 SETTINGS = {"min_group_size": 40, "weights": {"arrears_now": 2.0},
@@ -111,18 +112,34 @@ def test_batch_scoring_with_profiles_equals_in_memory(setup, tmp_path):
 
 def test_cli_profile_table_chart_and_errors(setup, tmp_path, capsys):
     data, ds, _, folder = setup
-    u = ds["enterprises"]["uscc"].astype(str).tolist()
+    u = ds["enterprises"]["uscc"].astype(str)
+    ok = authorised(ds["consents"], pd.DataFrame({"uscc": u, "as_of": pd.Timestamp(AS_OF)}),
+                    "credit_assessment")
+    allowed, refused = u[ok].tolist(), u[~ok].tolist()
     png = tmp_path / "one.png"
     assert main(["profile", "--data", str(data), "--as-of", AS_OF, "--strategy", str(folder),
-                 "--uscc", u[0], "--out", str(png)]) == 0
+                 "--uscc", allowed[0], "--out", str(png), "--consent-at", "as-of"]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG"
     printed = capsys.readouterr().out
-    assert "画像得分" in printed and u[0] not in printed  # masked on screen
+    assert "画像得分" in printed and allowed[0] not in printed  # masked on screen
+    # no chart of an enterprise that did not authorise the bank
+    assert main(["profile", "--data", str(data), "--as-of", AS_OF, "--strategy", str(folder),
+                 "--uscc", refused[0], "--out", str(png), "--consent-at", "as-of"]) == 1
+    err = capsys.readouterr().err
+    assert "may not be profiled" in err and refused[0] not in err
     csv = tmp_path / "all.csv"
     assert main(["profile", "--data", str(data), "--as-of", AS_OF, "--out", str(csv),
-                 "--lang", "en", "--detail"]) == 0
+                 "--lang", "en", "--detail", "--consent-at", "as-of", "--unmasked"]) == 0
     table = pd.read_csv(csv, dtype={"uscc": str})
     assert len(table) == len(u) and {"pct_tax_12m", "value_tax_12m"} <= set(table.columns)
+    assert list(table["uscc"]) == u.tolist()
+    assert (table["consent"] == "ok").tolist() == ok.tolist()
+    assert table.loc[~ok, ["profile_score", "value_tax_12m"]].isna().all().all()
+    assert table.loc[ok, "profile_score"].notna().all()
+    # the reference is fitted on the authorised enterprises only: the same as profiling them
+    want = tc.build_profiles(ds.select(allowed), AS_OF, lang="en")
+    assert table.loc[ok, "profile_score"].to_numpy() == pytest.approx(
+        want["profile_score"].to_numpy())
     assert main(["profile", "--data", str(data), "--as-of", AS_OF, "--out",
                  str(tmp_path / "x.png")]) == 2
     assert "--uscc" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import pytest
 import taxcredit as tc
 from taxcredit import batch
 from taxcredit.cli.main import main
+from tests.conftest import authorised
 
 
 @pytest.fixture(scope="module")
@@ -74,14 +75,55 @@ def test_parts_of_another_job_are_not_reused(setup, tmp_path):
     _same(pd.read_parquet(out), expected)
 
 
-def test_cli_train_and_score(setup, tmp_path, capsys):
-    data, _, expected = setup
+def test_cli_train_and_score_are_governed(setup, tmp_path, capsys):
+    data, _, _ = setup
+    ds = tc.TaxDataset.from_folder(data)
+    consents = ds["consents"]
     assert main(["train", "--strategy", "sme_scorecard", "--data", str(data), "--out",
-                 str(tmp_path / "s")]) == 0
+                 str(tmp_path / "s"), "--consent-at", "as-of"]) == 0
+    # golden: trained on the applications authorised for model development at their date
+    apps = ds["applications"]
+    dev = authorised(consents, apps.rename(columns={"application_date": "as_of"}),
+                     "model_development")
+    assert 0 < dev.sum() < len(apps)
+    kept = tc.TaxDataset({**ds.tables, "applications": apps[dev].reset_index(drop=True)})
+    strategy = tc.strategies.get("sme_scorecard").fit(kept)
+    assert tc.load_strategy(tmp_path / "s").card_["data_fingerprint"] == \
+        strategy.card_["data_fingerprint"]
     out = tmp_path / "x.parquet"
     assert main(["score", "--strategy", str(tmp_path / "s"), "--data", str(data), "--as-of",
-                 "2025-06-30", "--out", str(out), "--quiet"]) == 0
-    _same(pd.read_parquet(out), expected)
+                 "2025-06-30", "--out", str(out), "--quiet", "--consent-at", "as-of",
+                 "--unmasked"]) == 0
+    assert "not processed without a live authorisation" in capsys.readouterr().out
+    got = pd.read_parquet(out)
+    ent = ds["enterprises"][["uscc"]].assign(as_of=pd.Timestamp("2025-06-30"))
+    ok = authorised(consents, ent, "credit_assessment")
+    assert list(got["uscc"]) == list(ent["uscc"].astype(str))  # every enterprise, in order
+    assert (got["consent"] == "ok").to_numpy().tolist() == ok.tolist()
+    no = got[~ok]
+    assert (no["decision"] == "not_processed").all() and no["pd"].isna().all()
+    assert no["score"].isna().all() and no["limit"].isna().all()
+    expected = strategy.decide(ds.select(ent["uscc"][ok]), as_of="2025-06-30").reset_index()
+    expected["score"] = expected["score"].astype("Int64")  # missing where not processed
+    _same(got[ok].reset_index(drop=True), expected)
+    # masked by default, with a keyed pseudonym that is the same from run to run
+    assert main(["score", "--strategy", str(tmp_path / "s"), "--data", str(data), "--as-of",
+                 "2025-06-30", "--out", str(tmp_path / "m.parquet"), "--quiet",
+                 "--consent-at", "as-of"]) == 0
+    masked = pd.read_parquet(tmp_path / "m.parquet")
+    assert masked["uscc"].str.contains("********", regex=False).all()
+    assert not set(masked["uscc"]) & set(ent["uscc"].astype(str))
+    again = tmp_path / "m2.parquet"
+    assert main(["score", "--strategy", str(tmp_path / "s"), "--data", str(data), "--as-of",
+                 "2025-06-30", "--out", str(again), "--quiet", "--consent-at", "as-of"]) == 0
+    assert list(pd.read_parquet(again)["uscc_key"]) == list(masked["uscc_key"])
+    assert masked["uscc_key"].nunique() == len(masked)
+    # audited: the training and the three scoring runs, the chain intact
+    log = tc.governance.AuditLog(tmp_path / "audit.jsonl").records()
+    assert [r["event"] for r in log] == ["train", "decide", "decide", "decide"]
+    assert [r["masked"] for r in log] == [True, False, True, True]
+    assert log[1]["decisions"]["not_processed"] == int((~ok).sum())
+    assert tc.governance.verify_log(tmp_path / "audit.jsonl").ok
     # an unfitted strategy folder is refused with a message
     (tmp_path / "bare").mkdir()
     (tmp_path / "bare" / "strategy.toml").write_text(
