@@ -100,3 +100,32 @@ def authorised(consents: pd.DataFrame, pairs: pd.DataFrame, purpose: str) -> np.
     ok = np.zeros(len(p), dtype=bool)
     ok[m.loc[live.to_numpy(), "index"].to_numpy()] = True
     return ok
+
+
+def raw_identifiers(folder, ids: set[str]) -> tuple[list[tuple[str, str]], int]:
+    """Find any of ``ids`` (unmasked USCCs) in the files under ``folder``; (found, scanned).
+
+    Parquet is read as a table (its pages are compressed), Excel workbooks are unzipped,
+    everything else is scanned as text.
+    """
+    import re
+    import zipfile
+    from pathlib import Path
+
+    pattern = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
+    found, scanned = [], 0
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        if path.suffix == ".parquet":
+            df = pd.read_parquet(path)
+            text = " ".join(df[c].astype(str).str.cat(sep=" ") for c in df.columns
+                            if df[c].dtype.kind in "OUS" or str(df[c].dtype) in ("str",
+                                                                                 "string"))
+            text += " " + " ".join(map(str, df.index))
+        elif path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as z:
+                text = " ".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+        else:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        scanned += 1
+        found += [(path.name, m) for m in pattern.findall(text) if m in ids]
+    return found, scanned

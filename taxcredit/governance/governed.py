@@ -276,7 +276,11 @@ class Governance:
         wanted = list(features) if features is not None else feature_ids()
         ok, reason = self.admit_pairs(pairs, purpose, tables=tables_read(wanted), at=at,
                                       now=now)
-        X = compute(pairs[ok].reset_index(drop=True), wanted)
+        if ok.any():
+            X = compute(pairs[ok].reset_index(drop=True), wanted)
+        else:  # nobody authorised: the rows stay, every feature missing
+            X = pd.DataFrame(np.nan, columns=wanted, index=pd.MultiIndex.from_arrays(
+                [pd.Index([], dtype=object), pd.DatetimeIndex([])], names=["uscc", "as_of"]))
         out = X.reindex(pd.MultiIndex.from_frame(pairs[["uscc", "as_of"]]))
         out["consent"] = reason
         self._audit(event="features", purpose=purpose, features=len(wanted),
@@ -390,6 +394,14 @@ class Governance:
         if "applications" in ds:
             kept, _, _ = self._admit_applications(ds, "post_loan_monitoring", at, now,
                                                   "portfolio monitoring")
+        if not ok.any():
+            from ..errors import ConsentError
+
+            self._audit(event="portfolio", purpose="post_loan_monitoring", processed=0,
+                        not_processed=pd.Series(reason).value_counts().to_dict(),
+                        **self._ids(usccs))
+            raise ConsentError(f"none of the {len(usccs):,} enterprises of the book is "
+                               "authorised for post-loan monitoring")
         mon = monitor_portfolio(strategy, kept, dates, book=usccs[ok].tolist(), **kwargs)
         self._audit(event="portfolio", purpose="post_loan_monitoring",
                     strategy=strategy.spec.name, version=strategy.spec.version,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pandas as pd
@@ -19,6 +18,7 @@ from taxcredit.governance import (
     Governance,
     verify_log,
 )
+from tests.conftest import raw_identifiers
 
 AS_OF = pd.Timestamp("2025-06-30")
 NOW = pd.Timestamp("2025-06-30 15:00")  # the moment of use, inside office hours
@@ -102,20 +102,7 @@ def test_no_unmasked_identifier_in_any_output_or_log_of_the_demo(tmp_path):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--enterprises", "5000", "--quiet"]) == 0
     ds = tc.datasets.make_population(n_enterprises=5_000, months=48, seed=7)
-    ids = set(ds["enterprises"]["uscc"].astype(str))
-    pattern = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
-    found, scanned = [], 0
-    for path in sorted(p for p in out.rglob("*") if p.is_file()):
-        if path.suffix == ".parquet":
-            df = pd.read_parquet(path)
-            text = " ".join(df[c].astype(str).str.cat(sep=" ") for c in df.columns
-                            if df[c].dtype.kind in "OUS" or str(df[c].dtype) in ("str",
-                                                                                 "string"))
-            text += " " + " ".join(map(str, df.index))
-        else:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        scanned += 1
-        found += [(path.name, m) for m in pattern.findall(text) if m in ids]
+    found, scanned = raw_identifiers(out, set(ds["enterprises"]["uscc"].astype(str)))
     assert scanned >= 6 and not found, found[:5]
     v = verify_log(out / "audit.jsonl")
     assert v.ok and v.records == 2  # training and deciding
@@ -166,3 +153,67 @@ def test_the_log_fingerprints_are_keyed(world, tmp_path):
     import hashlib
 
     assert hashlib.sha256(usccs[0].encode()).hexdigest() not in log.path.read_text()
+
+
+def test_features_and_profiles_only_for_authorised_pairs(world, tmp_path):
+    ds, _, usccs, reg = world
+    log = AuditLog(tmp_path / "audit.jsonl")
+    gov = Governance(reg, actor="a", audit=log, mask=False)
+    pairs = pd.DataFrame({"uscc": usccs, "as_of": AS_OF})
+    X = gov.features(ds, pairs, features=["tax_12m", "credit_grade"], now=NOW)
+    ok = (X["consent"] == "ok").to_numpy()
+    assert ok.sum() == 25 and list(X.index.get_level_values(0)) == usccs
+    want = tc.build_features(ds.select(usccs[:25]), pairs.head(25),
+                             features=["tax_12m", "credit_grade"])
+    np.testing.assert_allclose(X["tax_12m"].to_numpy()[ok], want["tax_12m"].to_numpy())
+    assert X.loc[~ok, ["tax_12m", "credit_grade"]].isna().all().all()
+    prof = gov.profile(ds, pairs, lang="en", now=NOW)
+    assert (prof["consent"] == X["consent"]).all()
+    # the reference: the authorised enterprises only (the others' data are not read)
+    ref = tc.build_profiles(ds.select(usccs[:25]), pairs.head(25), lang="en")
+    np.testing.assert_allclose(prof["profile_score"].to_numpy()[ok],
+                               ref["profile_score"].to_numpy())
+    assert prof.loc[~ok, "profile_score"].isna().all()
+    recs = log.records()
+    assert [r["event"] for r in recs] == ["features", "profile"]
+    assert recs[0]["processed"] == 25 and recs[0]["not_processed"] == 15
+    masked = Governance(reg, actor="a").features(ds, pairs, features=["tax_12m"], now=NOW)
+    assert masked.index.get_level_values(0).str.contains("*", regex=False).all()
+    assert masked["uscc_key"].nunique() == 40
+    nobody = Governance(ConsentRegistry(reg.table.iloc[:0]), actor="a", mask=False)
+    none = nobody.features(ds, pairs, features=["tax_12m"], now=NOW)
+    assert len(none) == 40 and none["tax_12m"].isna().all() and set(none["consent"]) == {"none"}
+
+
+def test_training_validation_and_portfolio_use_authorised_data_only(tmp_path):
+    from taxcredit.errors import ConsentError
+    from tests.conftest import authorised
+
+    ds = tc.datasets.make_population(n_enterprises=3_000, months=48, seed=5)
+    log = AuditLog(tmp_path / "audit.jsonl")
+    gov = Governance(ConsentRegistry(ds["consents"]), actor="modeller", audit=log, mask=False)
+    s = gov.fit(tc.strategies.get("sme_scorecard"), ds, at="as_of", until="2025-01-01")
+    apps = ds["applications"]
+    dev = authorised(ds["consents"], apps.rename(columns={"application_date": "as_of"}),
+                     "model_development")
+    kept = tc.TaxDataset({**ds.tables, "applications": apps[dev].reset_index(drop=True)})
+    golden = tc.strategies.get("sme_scorecard").fit(kept, until="2025-01-01")
+    assert s.card_["data_fingerprint"] == golden.card_["data_fingerprint"]
+    assert "profile_reference" in s.attachments_
+    rec = log.records()[-1]
+    assert rec["event"] == "train" and rec["applications_authorised"] == int(dev.sum())
+    assert sum(rec["not_processed"].values()) == int((~dev).sum()) > 0
+    # today the authorisations of 2023-2025 have mostly lapsed: a clear error, with the way out
+    with pytest.raises(tc.TaxCreditError, match="--consent-at as-of"):
+        gov.fit(tc.strategies.get("sme_scorecard"), ds, now="2030-01-01")
+    report = gov.validate(s, ds, at="as_of", n_boot=10)
+    assert report.summary["n"].sum() <= int(dev.sum())
+    assert log.records()[-1]["event"] == "validate"
+    dates = ["2025-05-31", "2025-06-30"]
+    gov.portfolio(s, ds, dates, at="as_of")
+    rec = log.records()[-1]
+    ent = ds["enterprises"][["uscc"]].assign(as_of=pd.Timestamp("2025-06-30"))
+    assert rec["processed"] == int(authorised(ds["consents"], ent, "post_loan_monitoring").sum())
+    with pytest.raises(ConsentError, match="none of the"):
+        gov.portfolio(s, ds, dates, at="2040-01-01")
+    assert verify_log(tmp_path / "audit.jsonl").ok

@@ -136,3 +136,24 @@ def test_cli_train_and_score_are_governed(setup, tmp_path, capsys):
             main([cmd, "--help"])
         assert exc.value.code == 0
         assert f"taxcredit {cmd} --strategy" in capsys.readouterr().out
+
+
+def test_governed_batch_is_the_same_whatever_the_chunks_and_workers(setup, tmp_path):
+    data, folder, _ = setup
+    reg = tc.governance.ConsentRegistry(pd.read_parquet(data / "consents.parquet"))
+    key = b"k" * 32
+
+    def run(name, chunk_size, n_jobs):
+        gov = tc.Governance(reg, actor="batch", key=key,
+                            audit=tc.governance.AuditLog(tmp_path / "audit.jsonl"))
+        res = batch.score_folder(folder, data, "2025-06-30", tmp_path / name,
+                                 chunk_size=chunk_size, n_jobs=n_jobs, governance=gov,
+                                 consent_at="as_of", profile=False)
+        return res, pd.read_parquet(tmp_path / name)
+
+    res, a = run("a.parquet", 5_000, 1)
+    _, b = run("b.parquet", 300, 2)
+    pd.testing.assert_frame_equal(a, b)
+    assert res["not_processed"] == int((a["decision"] == "not_processed").sum()) > 0
+    assert a["uscc"].str.contains("********", regex=False).all()
+    assert tc.governance.verify_log(tmp_path / "audit.jsonl").ok
