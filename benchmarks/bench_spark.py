@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _governed import governed_args
 from _memory import run_measured
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +63,7 @@ def main() -> None:
     rows["in process (taxcredit score)"] = timed(
         [sys.executable, "-m", "taxcredit", "score", "--strategy", str(strategy), "--data",
          str(data), "--as-of", AS_OF, "--out", str(tmp / "batch.parquet"), "--jobs",
-         str(args.cores), "--quiet"])
+         str(args.cores), "--quiet", *governed_args(data, tmp)])
     rows[f"Spark local[{args.cores}] (taxcredit.spark.score)"] = timed(
         [sys.executable, "-c", SPARK, str(data), str(tmp / "spark"), str(args.cores),
          args.memory, str(strategy)])

@@ -5,8 +5,9 @@
     python benchmarks/bench_strategy.py --data /path/to/folder   # an existing Parquet folder
 
 * batch: ``taxcredit score`` on a Parquet folder (raw tables → features → rules, PD, score,
-  grade, reasons, decision, limit), worker processes, in a fresh process; wall time and peak
-  memory of the whole process tree (sampled from /proc);
+  grade, reasons, decision, limit; governed, with every enterprise authorised), worker
+  processes, in a fresh process; wall time and peak memory of the whole process tree
+  (sampled from /proc);
 * single: one enterprise from its raw records to a decision (``Strategy.decide`` on a dataset
   holding only that enterprise), median and 95th percentile over 200 enterprises.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _governed import governed_args
 from _memory import run_measured
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,10 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def batch(strategy: Path, data: Path, jobs: int, chunk: int) -> dict:
     """Run ``taxcredit score`` in a child process; wall seconds and peak tree memory."""
-    out = Path(tempfile.mkdtemp()) / "scores.parquet"
+    tmp = Path(tempfile.mkdtemp())
+    out = tmp / "scores.parquet"
     cmd = [sys.executable, "-m", "taxcredit", "score", "--strategy", str(strategy), "--data",
            str(data), "--as-of", "2025-06-30", "--out", str(out), "--jobs", str(jobs),
-           "--chunk-size", str(chunk), "--quiet"]
+           "--chunk-size", str(chunk), "--quiet", *governed_args(data, tmp)]
     r = run_measured(cmd)
     import pyarrow.parquet as pq
 

@@ -17,7 +17,7 @@ from . import datasets
 from .features import build_features
 from .governance import AuditLog, CircuitBreaker, ConsentRegistry, Governance, mask_frame
 from .modeling import metrics
-from .profile import fit_reference, join_profiles, needed_features
+from .profile import join_profiles, needed_features, profiler_for
 from .strategy import Rule, evaluate_rules
 from .strategy.registry import get
 from .strategy.strategy import matured
@@ -60,20 +60,14 @@ def run_demo(out, *, n_enterprises: int = 60_000, seed: int = 7, strategy: str =
                      breaker=CircuitBreaker({"no_consent_per_hour": 10**6,
                                              "enterprises_per_hour": 10**7,
                                              "off_hours_bulk": 10**7}, audit=audit))
-    dev = gov.admit(apps.loc[apps["application_date"] < cut, "uscc"], "model_development",
-                    apps.loc[apps["application_date"] < cut, "application_date"])
-    n_dev_refused = int((~dev["allowed"]).sum())
-    log(f"2/4 training strategy {strategy!r} on {int(dev['allowed'].sum()):,} applications "
-        f"before {cut.date()} authorised for model development ({n_dev_refused} not) …")
-    trainable = ds.select(apps.loc[apps["application_date"] >= cut, "uscc"].tolist()
-                          + dev.index[dev["allowed"].to_numpy()].tolist())
-    s = get(strategy).fit(trainable, until=cut)
-    profiler = fit_reference(s, trainable, until=cut)
+    log(f"2/4 training strategy {strategy!r} on the applications before {cut.date()} "
+        "authorised for model development …")
+    s = gov.fit(get(strategy), ds, until=cut, at="as_of")  # history: consent as of then
+    profiler = profiler_for(s)
     s.save(out / "strategy")
-    audit.append(actor="taxcredit-demo", event="train", purpose="model_development",
-                 strategy=s.spec.name, version=s.spec.version, until=str(cut.date()),
-                 n_applications=int(dev["allowed"].sum()), not_processed=n_dev_refused,
-                 training_data_sha256=s.card_.get("data_fingerprint", ""))
+    n_dev_refused = sum(audit.records()[-1]["not_processed"].values())
+    log(f"    {s.card_['n_train'] + s.card_['n_calibration']:,} applications with outcomes "
+        f"used; {n_dev_refused:,} before {cut.date()} not authorised, left out")
     ok = gov.admit(later["uscc"], "credit_assessment", later["application_date"])
     n_refused = int((~ok["allowed"]).sum())
     later = later[ok["allowed"].to_numpy()]

@@ -149,13 +149,19 @@ class Governance:
                               tables=tables, now=now)
         return admitted["allowed"].to_numpy(dtype=bool), admitted["reason"].to_numpy()
 
-    def _admit_applications(self, ds: TaxDataset, purpose: str, at, now, what: str):
-        """Return the dataset with only the applications authorised for ``purpose``."""
+    def _admit_applications(self, ds: TaxDataset, purpose: str, at, now, what: str,
+                            until=None):
+        """Return the dataset with only the applications authorised for ``purpose``.
+
+        With ``until``, only the applications dated before it are used (and checked).
+        """
         from ..errors import ConsentError
 
         if "applications" not in ds:
             raise ConsentError(f"{what} needs the applications table")
         apps = ds["applications"]
+        if until is not None:
+            apps = apps[(apps["application_date"] < pd.Timestamp(until)).to_numpy()]
         pairs = pd.DataFrame({"uscc": apps["uscc"].to_numpy(),
                               "as_of": apps["application_date"].to_numpy()})
         ok, reason = self.admit_pairs(pairs, purpose, at=at, now=now)
@@ -334,7 +340,7 @@ class Governance:
         """
         now = _now(now)
         kept, n_ok, refused = self._admit_applications(ds, "model_development", at, now,
-                                                       "training")
+                                                       "training", until=until)
         try:
             strategy.fit(kept, target=target, until=until)
         except TaxDataError as exc:  # say how many consent left out, and what to do

@@ -194,6 +194,7 @@ def test_training_validation_and_portfolio_use_authorised_data_only(tmp_path):
     gov = Governance(ConsentRegistry(ds["consents"]), actor="modeller", audit=log, mask=False)
     s = gov.fit(tc.strategies.get("sme_scorecard"), ds, at="as_of", until="2025-01-01")
     apps = ds["applications"]
+    apps = apps[apps["application_date"] < pd.Timestamp("2025-01-01")]  # only those are used
     dev = authorised(ds["consents"], apps.rename(columns={"application_date": "as_of"}),
                      "model_development")
     kept = tc.TaxDataset({**ds.tables, "applications": apps[dev].reset_index(drop=True)})
@@ -207,7 +208,9 @@ def test_training_validation_and_portfolio_use_authorised_data_only(tmp_path):
     with pytest.raises(tc.TaxCreditError, match="--consent-at as-of"):
         gov.fit(tc.strategies.get("sme_scorecard"), ds, now="2030-01-01")
     report = gov.validate(s, ds, at="as_of", n_boot=10)
-    assert report.summary["n"].sum() <= int(dev.sum())
+    every = ds["applications"].rename(columns={"application_date": "as_of"})
+    assert report.summary["n"].sum() <= int(authorised(ds["consents"], every,
+                                                       "model_development").sum())
     assert log.records()[-1]["event"] == "validate"
     dates = ["2025-05-31", "2025-06-30"]
     gov.portfolio(s, ds, dates, at="as_of")
