@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,6 +34,9 @@ from .data import TaxDataset
 from .data.schema import SCHEMAS
 from .features import build_features as _build_features
 from .features import feature_ids
+from .governance import NOT_PROCESSED, Governance, merge_refusals, tables_read
+from .governance.consent import normalise_uscc
+from .governance.masking import conceal
 from .strategy import Strategy, load_strategy
 
 __all__ = ["DECISION_SCHEMA", "build_features", "local_session", "read_tables",
@@ -120,7 +124,8 @@ def _text_columns(out: pd.DataFrame, columns) -> None:
 
 def score(tables: Mapping[str, object], strategy, as_of, *, lang: str = "zh",
           reasons: str = "not_approved", profile: bool = False, features: bool = False,
-          threads: int = 1, validate: bool = True):
+          threads: int = 1, validate: bool = True, governance: Governance | None = None,
+          consent_at=None):
     """Decide for every enterprise of Spark tables; return a Spark DataFrame.
 
     Parameters
@@ -143,12 +148,21 @@ def score(tables: Mapping[str, object], strategy, as_of, *, lang: str = "zh",
         Threads per task for the model (one task per core: keep 1).
     validate : bool
         Check the contract on the executors (and restore its dtypes).
+    governance : Governance, optional
+        Check each enterprise's authorisation for credit assessment on the driver first (at
+        the moment of use, or as ``consent_at`` says: ``"as_of"`` or a date); the others are
+        not scored on the executors but kept as ``not_processed`` rows, with the reason in
+        ``consent``. The call is audited (what will be processed: the result is lazy) and
+        identifiers are masked, with the keyed pseudonym ``uscc_key``, unless the governance
+        says otherwise.
+    consent_at : None, "as_of" or date-like
+        The moment checked against the authorisations (default: now).
 
     Returns
     -------
     pyspark.sql.DataFrame
         One row per enterprise: :data:`DECISION_SCHEMA`, then the profile and feature
-        columns asked for.
+        columns asked for (then ``consent`` and ``uscc_key`` when governed).
     """
     require_spark()
     if not isinstance(strategy, Strategy):
@@ -178,6 +192,22 @@ def score(tables: Mapping[str, object], strategy, as_of, *, lang: str = "zh",
         schema += ", " + ", ".join(
             f"f_{f} {'string' if kinds[f] == 'category' else 'double'}" for f in feature_cols)
 
+    refused = key = None
+    if governance is not None:
+        refused, key = _admit(governance, tables["enterprises"], strategy, as_of, need,
+                              consent_at)
+        schema += ", consent string" + (", uscc_key string" if key is not None else "")
+    refused = spark.sparkContext.broadcast(refused) if refused is not None else None
+
+    def decide(s, prof, ds):
+        X = _build_features(ds, as_of=as_of, features=need)
+        out = (join_profiles(s, X, profiler=prof, lang=lang, reasons=reasons)
+               if prof is not None else s.decide_features(X, lang=lang, reasons=reasons))
+        for f in feature_cols:
+            out[f"f_{f}"] = (X[f].astype(object).where(X[f].notna(), None)
+                             if kinds[f] == "category" else X[f].astype(float))
+        return out
+
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         s = _strategy(shared.value)
         _threads(s, threads)
@@ -186,12 +216,17 @@ def score(tables: Mapping[str, object], strategy, as_of, *, lang: str = "zh",
             if not batch.num_rows:
                 continue
             ds = _dataset(batch, names, validate)
-            X = _build_features(ds, as_of=as_of, features=need)
-            out = (join_profiles(s, X, profiler=prof, lang=lang, reasons=reasons)
-                   if prof is not None else s.decide_features(X, lang=lang, reasons=reasons))
-            for f in feature_cols:
-                out[f"f_{f}"] = (X[f].astype(object).where(X[f].notna(), None)
-                                 if kinds[f] == "category" else X[f].astype(float))
+            if refused is None:
+                out = decide(s, prof, ds)
+            else:  # governed: only the authorised enterprises are computed
+                usccs = normalise_uscc(ds["enterprises"]["uscc"])
+                why = usccs.map(refused.value).fillna("ok").to_numpy(dtype=object)
+                ok = why == "ok"
+                parts = [decide(s, prof, ds if ok.all() else ds.select(usccs[ok].tolist()))
+                         ] if ok.any() else []
+                pairs = pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp(as_of)})
+                out = merge_refusals(parts, pairs, ok, why, lang)
+                out = conceal(out, key) if key is not None else out
             out = out.reset_index()
             out["as_of"] = pd.to_datetime(out["as_of"]).dt.date
             _text_columns(out, ["rule_hits", "rule_messages", "grade", "reason_1", "reason_2",
@@ -281,6 +316,21 @@ def to_spark(spark, ds: TaxDataset) -> dict:
                 df[c] = df[c].astype("float64")
         out[name] = spark.createDataFrame(df)
     return out
+
+
+def _admit(governance: Governance, enterprises, strategy: Strategy, as_of: str, need,
+           consent_at) -> tuple[dict[str, str], bytes | None]:
+    """Check consent on the driver; audit; return the refused enterprises and the mask key."""
+    ids = [r[0] for r in enterprises.select("uscc").collect()]
+    usccs = normalise_uscc(ids)
+    pairs = pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp(as_of)})
+    ok, reason = governance.admit_pairs(pairs, "credit_assessment", tables=tables_read(need),
+                                        at=consent_at)
+    governance.audit_decisions(strategy, pairs, pd.Series(np.where(ok, "to_decide",
+                                                                   NOT_PROCESSED)),
+                               engine="spark")
+    return (dict(zip(usccs[~ok], reason[~ok], strict=True)),
+            governance.key if governance.mask else None)
 
 
 def build_features(tables: Mapping[str, object], as_of, *, features=None,

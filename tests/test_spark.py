@@ -86,3 +86,26 @@ def test_clear_errors(world):
     bare = tc.strategies.get("sme_scorecard").fit(world[0])
     with pytest.raises(tc.ArtifactError, match="no profile reference"):
         tcs.score(tables, bare, AS_OF, profile=True)
+
+
+def test_governed_scoring_on_spark_equals_the_governed_in_process_one(world, tmp_path):
+    from taxcredit.governance import AuditLog, ConsentRegistry, Governance
+
+    ds, strategy, tables = world
+    reg = ConsentRegistry(ds["consents"])
+    log = AuditLog(tmp_path / "audit.jsonl")
+    gov = Governance(reg, actor="spark-batch", audit=log, mask=False)
+    got = tcs.score(tables, strategy, AS_OF, governance=gov, consent_at="as_of").toPandas()
+    want = gov.decide(strategy, ds, AS_OF, at="as_of").reset_index()
+    got = got.set_index("uscc").loc[want["uscc"].astype(str)].reset_index()
+    assert list(got["consent"]) == list(want["consent"])
+    assert (got["consent"] != "ok").sum() > 0 and (got["consent"] == "ok").sum() > 0
+    assert _text(got["decision"]) == _text(want["decision"].astype(object))
+    np.testing.assert_array_equal(got["pd"].to_numpy(dtype=float),
+                                  want["pd"].to_numpy(dtype=float))
+    assert [r["event"] for r in log.records()] == ["decide", "decide"]
+    assert log.records()[0]["engine"] == "spark"
+    masked = Governance(reg, actor="spark-batch", key=b"k" * 32)
+    out = tcs.score(tables, strategy, AS_OF, governance=masked, consent_at="as_of").toPandas()
+    assert out["uscc"].str.contains("********", regex=False).all()
+    assert out["uscc_key"].nunique() == len(out) == 10_000
