@@ -17,6 +17,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 from joblib import Parallel, delayed
@@ -24,8 +25,8 @@ from joblib import Parallel, delayed
 from .data.stream import iter_folder
 from .errors import ArtifactError
 from .features import feature_inputs
-from .features.engine import build_features
-from .governance import Governance, merge_refusals, tables_read
+from .features.engine import as_of_dates, build_features
+from .governance import Governance, consent_reasons, merge_refusals, tables_read
 from .governance.consent import normalise_uscc
 from .governance.masking import conceal
 from .profile import join_profiles, needed_features, profiler_for
@@ -52,11 +53,13 @@ def _job(strategy_dir: Path, data: Path, as_of: str, chunk_size: int, lang: str,
 
 def _score_range(strategy_dir: str, data: str, as_of: str, chunk_size: int, start: int,
                  stop: int, parts: str, lang: str, validate: bool, profile: bool,
-                 refused: dict[str, str] | None = None, key: bytes | None = None) -> int:
+                 consent: tuple[frozenset, dict] | None = None,
+                 key: bytes | None = None) -> int:
     """Score chunks ``start..stop-1`` whose part file is not there yet; return how many.
 
-    ``refused`` (governed runs): enterprise → why it may not be processed; those are not
-    scored but kept as ``not_processed`` rows, and every row gets ``consent``. With ``key``
+    ``consent`` (governed runs): the authorised enterprises and, for the others, why not;
+    only the authorised are scored, the others (and any enterprise in neither: fail closed)
+    are kept as ``not_processed`` rows, and every row gets ``consent``. With ``key``
     the output is masked and carries the keyed pseudonym ``uscc_key``.
     """
     strategy = load_strategy(strategy_dir)
@@ -72,10 +75,10 @@ def _score_range(strategy_dir: str, data: str, as_of: str, chunk_size: int, star
         part = Path(parts) / f"part-{k:06d}.parquet"
         if part.exists():
             continue
-        if refused is None:
+        if consent is None:
             d = _decide_chunk(strategy, profiler, chunk, as_of, need, lang)
         else:
-            d = _decide_governed(strategy, profiler, chunk, as_of, need, lang, refused)
+            d = _decide_governed(strategy, profiler, chunk, as_of, need, lang, *consent)
             d = conceal(d, key) if key is not None else d
         d = d.reset_index()
         for c in d.columns:
@@ -98,11 +101,12 @@ def _decide_chunk(strategy, profiler, chunk, as_of, need, lang) -> pd.DataFrame:
             else strategy.decide_features(X, lang=lang))
 
 
-def _decide_governed(strategy, profiler, chunk, as_of, need, lang, refused) -> pd.DataFrame:
+def _decide_governed(strategy, profiler, chunk, as_of, need, lang, allowed: frozenset,
+                     refused: dict) -> pd.DataFrame:
     """Decide the chunk's authorised enterprises; keep the others as ``not_processed``."""
     usccs = normalise_uscc(chunk["enterprises"]["uscc"])
     pairs = pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp(as_of)})
-    reason = usccs.map(refused).fillna("ok").to_numpy(dtype=object)
+    reason = consent_reasons(usccs, allowed, refused)
     ok = reason == "ok"
     parts = []
     if ok.any():
@@ -164,8 +168,9 @@ def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_
     parts = _parts_dir(out)
     if profile:  # fail now, not in a worker: the strategy must carry a reference
         profiler_for(load_strategy(strategy_dir))
+    as_of = str(pd.Timestamp(as_of_dates([as_of])[0]).date())  # the engine's date
     refused = pairs = None
-    governed = None
+    consent = governed = None
     if governance is not None:
         strategy = load_strategy(strategy_dir)
         need = strategy.spec.needed_features()
@@ -177,6 +182,10 @@ def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_
         ok, reason = governance.admit_pairs(pairs, "credit_assessment", tables=tables_read(need),
                                             at=consent_at)
         refused = dict(zip(usccs[~ok], reason[~ok], strict=True))
+        consent = (frozenset(usccs[ok]), refused)
+        governance.audit_decisions(strategy, pairs, pd.Series(np.where(ok, "to_decide",
+                                                                       "not_processed")),
+                                   event="decide_start", batch=str(out.name))
         governed = {"refused_sha256": hashlib.sha256("\n".join(
             f"{u}:{r}" for u, r in sorted(refused.items())).encode()).hexdigest(),
             "mask": governance.mask, "key_sha256": hashlib.sha256(governance.key).hexdigest()}
@@ -193,7 +202,7 @@ def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_
     n_ranges = min(n_chunks, max(8, 2 * n_jobs))  # progress and restarts by range
     bounds = [round(i * n_chunks / n_ranges) for i in range(n_ranges + 1)]
     tasks = [delayed(_score_range)(str(strategy_dir), str(data), str(as_of), chunk_size, a, b,
-                                   str(parts), lang, validate, profile, refused,
+                                   str(parts), lang, validate, profile, consent,
                                    governance.key if governance is not None and governance.mask
                                    else None)
              for a, b in itertools.pairwise(bounds)]

@@ -34,7 +34,8 @@ from .data import TaxDataset
 from .data.schema import SCHEMAS
 from .features import build_features as _build_features
 from .features import feature_ids
-from .governance import NOT_PROCESSED, Governance, merge_refusals, tables_read
+from .features.engine import as_of_dates
+from .governance import NOT_PROCESSED, Governance, consent_reasons, merge_refusals, tables_read
 from .governance.consent import normalise_uscc
 from .governance.masking import conceal
 from .strategy import Strategy, load_strategy
@@ -179,7 +180,7 @@ def score(tables: Mapping[str, object], strategy, as_of, *, lang: str = "zh",
     wide, names = _wide(tables)
     spark = wide.sparkSession
     shared = spark.sparkContext.broadcast(files)
-    as_of = str(pd.Timestamp(as_of).date())
+    as_of = str(pd.Timestamp(as_of_dates([as_of])[0]).date())  # as the engine reads it
     need = strategy.spec.needed_features()
     if profiler is not None:
         need = list(dict.fromkeys([*need, *needed_features(profiler)]))
@@ -192,12 +193,12 @@ def score(tables: Mapping[str, object], strategy, as_of, *, lang: str = "zh",
         schema += ", " + ", ".join(
             f"f_{f} {'string' if kinds[f] == 'category' else 'double'}" for f in feature_cols)
 
-    refused = key = None
+    consent = key = None
     if governance is not None:
-        refused, key = _admit(governance, tables["enterprises"], strategy, as_of, need,
+        consent, key = _admit(governance, tables["enterprises"], strategy, as_of, need,
                               consent_at)
         schema += ", consent string" + (", uscc_key string" if key is not None else "")
-    refused = spark.sparkContext.broadcast(refused) if refused is not None else None
+    consent = spark.sparkContext.broadcast(consent) if consent is not None else None
 
     def decide(s, prof, ds):
         X = _build_features(ds, as_of=as_of, features=need)
@@ -216,11 +217,11 @@ def score(tables: Mapping[str, object], strategy, as_of, *, lang: str = "zh",
             if not batch.num_rows:
                 continue
             ds = _dataset(batch, names, validate)
-            if refused is None:
+            if consent is None:
                 out = decide(s, prof, ds)
             else:  # governed: only the authorised enterprises are computed
                 usccs = normalise_uscc(ds["enterprises"]["uscc"])
-                why = usccs.map(refused.value).fillna("ok").to_numpy(dtype=object)
+                why = consent_reasons(usccs, *consent.value)
                 ok = why == "ok"
                 parts = [decide(s, prof, ds if ok.all() else ds.select(usccs[ok].tolist()))
                          ] if ok.any() else []
@@ -319,8 +320,8 @@ def to_spark(spark, ds: TaxDataset) -> dict:
 
 
 def _admit(governance: Governance, enterprises, strategy: Strategy, as_of: str, need,
-           consent_at) -> tuple[dict[str, str], bytes | None]:
-    """Check consent on the driver; audit; return the refused enterprises and the mask key."""
+           consent_at) -> tuple[tuple[frozenset, dict[str, str]], bytes | None]:
+    """Check consent on the driver; audit; return (allowed, refused) and the mask key."""
     ids = [r[0] for r in enterprises.select("uscc").collect()]
     usccs = normalise_uscc(ids)
     pairs = pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp(as_of)})
@@ -329,7 +330,7 @@ def _admit(governance: Governance, enterprises, strategy: Strategy, as_of: str, 
     governance.audit_decisions(strategy, pairs, pd.Series(np.where(ok, "to_decide",
                                                                    NOT_PROCESSED)),
                                engine="spark")
-    return (dict(zip(usccs[~ok], reason[~ok], strict=True)),
+    return ((frozenset(usccs[ok]), dict(zip(usccs[~ok], reason[~ok], strict=True))),
             governance.key if governance.mask else None)
 
 
@@ -347,7 +348,7 @@ def build_features(tables: Mapping[str, object], as_of, *, features=None,
     schema = "uscc string, as_of date, " + ", ".join(
         f"{f} {'string' if kinds[f] == 'category' else 'double'}" for f in ids)
     wide, names = _wide(tables)
-    as_of = str(pd.Timestamp(as_of).date())
+    as_of = str(pd.Timestamp(as_of_dates([as_of])[0]).date())  # as the engine reads it
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:

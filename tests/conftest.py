@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,8 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 for _var in ("TAXCREDIT_GOVERNANCE", "TAXCREDIT_AUDIT_LOG", "TAXCREDIT_ACTOR"):
     os.environ.pop(_var, None)  # a user's governance settings must not change the tests
+# the default audit log and key of the commands go to a throwaway home, not the user's
+os.environ["TAXCREDIT_HOME"] = tempfile.mkdtemp(prefix="taxcredit-home-")
 
 # two real, publicly listed USCCs (both pass the GB 32100 and GB 11714 checks)
 U1 = "91110108551385082Q"

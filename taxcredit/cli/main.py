@@ -213,7 +213,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
     else:
         as_of = args.as_of
     features = args.features.split(",") if args.features else None
-    gov = _governance(args, out)
+    gov = _governance(args)
     governed = dict(features=features, purpose=args.purpose,
                     at=_consent_at(args.consent_at), progress=not args.quiet)
     if stream:  # Parquet folder: chunks of enterprises, bounded memory
@@ -270,20 +270,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
     strategy = _strategy(args.strategy)
     Profiler.from_params(strategy.spec.profile,  # bad settings fail before the long fit
                          where=f"strategy {strategy.spec.name!r} [profile]")
-    gov = _governance(args, Path(args.out))
+    gov = _governance(args)
     ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
     gov.fit(strategy, ds, target=args.target, until=args.until,
             at=_consent_at(args.consent_at))
     folder = strategy.save(args.out)
     m = strategy.card_["metrics_calibration"]
-    n_apps = len(ds["applications"])
     print(f"trained {strategy.spec.name!r} on {strategy.card_['n_train']:,} applications "
           f"({strategy.card_['training_window'][0]} – {strategy.card_['training_window'][1]}), "
           f"calibrated on {strategy.card_['n_calibration']:,}: AUC {m['auc']:.3f}, "
           f"KS {m['ks']:.3f}")
-    record = gov.audit.records()[-1] if gov.audit is not None else {}
-    refused = record.get("not_processed", {})
+    refused = (gov.last_record or {}).get("not_processed", {})
     if refused:
+        n_apps = gov.last_record["applications_authorised"] + sum(refused.values())
         print(f"left out {sum(refused.values()):,} of {n_apps:,} applications not authorised "
               "for model development (" + ", ".join(f"{k} {v:,}" for k, v in refused.items())
               + ")")
@@ -305,7 +304,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         bar.total = total
         bar.update(done - bar.n)
 
-    gov = _governance(args, Path(args.out))
+    gov = _governance(args)
     try:
         res = score_folder(args.strategy, args.data, args.as_of, args.out,
                            chunk_size=args.chunk_size, n_jobs=args.jobs, lang=args.lang,
@@ -331,17 +330,18 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     from ..data import TaxDataset
     from ..data.ids import mask_uscc_array
     from ..errors import ConsentError, TaxDataError
+    from ..governance.consent import normalise_uscc
 
     out = Path(args.out)
     suffix = out.suffix.lower()
     if suffix not in _CHARTS + _TABLES:
         raise ValueError(f"--out must end in one of {', '.join(_CHARTS + _TABLES)}; got "
                          f"{out.name!r}")
-    usccs = list(dict.fromkeys(args.uscc or []))
+    usccs = list(dict.fromkeys(normalise_uscc(args.uscc or [])))
     if suffix in _CHARTS and not 1 <= len(usccs) <= 8:
         raise ValueError("a chart shows 1 to 8 enterprises: name them with --uscc")
     t0 = time.perf_counter()
-    gov = _governance(args, out)
+    gov = _governance(args)
     ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
     known = set(ds["enterprises"]["uscc"].astype(str))
     unknown = [u for u in usccs if u not in known]
@@ -433,7 +433,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     previous = _read_table(Path(args.previous), "--previous") if args.previous else None
     if previous is not None and previous.empty:
         previous = None
-    gov = _governance(args, out)
+    gov = _governance(args)
     ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
     alerts = gov.monitor(ds, args.as_of, book=book, config=config, previous=previous,
                          lang=args.lang, at=_consent_at(args.consent_at))
@@ -445,7 +445,8 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     n_book = len(pd.unique(book["uscc"].astype(str))) if book is not None \
         else len(ds["enterprises"])
     counts = alerts.groupby("level").size().reindex(list(LEVELS), fill_value=0)
-    firms = alerts.groupby("level")["uscc"].nunique().reindex(list(LEVELS), fill_value=0)
+    who = "uscc_key" if "uscc_key" in alerts else "uscc"  # masks of two codes can coincide
+    firms = alerts.groupby("level")[who].nunique().reindex(list(LEVELS), fill_value=0)
     print(f"{n_book:,} enterprises on the book at {pd.Timestamp(args.as_of).date()}: "
           + ", ".join(f"{lv} {counts[lv]:,} ({firms[lv]:,} enterprises)" for lv in LEVELS))
     red = alerts[alerts["level"] == "red"].head(5)
@@ -467,7 +468,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise ValueError(f"--out must end in .html, got {out.name!r}")
     t0 = time.perf_counter()
     strategy = _strategy(args.strategy)
-    gov = _governance(args, out)
+    gov = _governance(args)
     ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
     report = gov.validate(strategy, ds, n_boot=args.n_boot, at=_consent_at(args.consent_at))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -499,7 +500,7 @@ def _cmd_portfolio(args: argparse.Namespace) -> int:
                                    freq="ME"))
     t0 = time.perf_counter()
     strategy = _strategy(args.strategy)
-    gov = _governance(args, out)
+    gov = _governance(args)
     ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
     book = _read_table(Path(args.book), "--book")["uscc"].astype(str) if args.book else None
     mon = gov.portfolio(strategy, ds, dates, book=book, at=_consent_at(args.consent_at))
@@ -543,7 +544,8 @@ def _governed(parser: argparse.ArgumentParser, purposes: tuple[str, ...] = ()) -
                         "$TAXCREDIT_ACTOR, else the login name)")
     g.add_argument("--audit-log", metavar="FILE",
                    help="audit log (default: the governance file's, else "
-                        "$TAXCREDIT_AUDIT_LOG, else audit.jsonl beside --out)")
+                        "$TAXCREDIT_AUDIT_LOG, else audit.jsonl in $TAXCREDIT_HOME or "
+                        "~/.taxcredit)")
     g.add_argument("--consent-at", default="now", metavar="now|as-of|DATE",
                    help="moment checked against the authorisations: now (default: the "
                         "data are used now), as-of (replay history: each row at its own "
@@ -583,17 +585,18 @@ def _actor(args: argparse.Namespace) -> str:
         return f"uid-{os.getuid()}"
 
 
-def _governance(args: argparse.Namespace, out: Path):
+def _governance(args: argparse.Namespace):
     """Build the command's :class:`Governance` from the options, environment and config."""
     import os
 
     from ..governance import GovernanceConfig
+    from ..governance.config import default_audit_log
 
     path = args.governance or os.environ.get("TAXCREDIT_GOVERNANCE")
     cfg = GovernanceConfig.from_toml(path) if path else GovernanceConfig()
     log = args.audit_log
     if log is None and cfg.audit_log is None:
-        log = os.environ.get("TAXCREDIT_AUDIT_LOG") or Path(out).parent / "audit.jsonl"
+        log = default_audit_log()
     return cfg.governance(actor=_actor(args), data=args.data, consents=args.consents,
                           audit_log=log, mask=not args.unmasked)
 

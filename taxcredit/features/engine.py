@@ -19,7 +19,7 @@ from . import balance, entity, history, network, operations, tax
 from .catalog import FEATURES, feature_ids
 from .context import Context
 
-__all__ = ["build_features", "feature_inputs"]
+__all__ = ["as_of_dates", "build_features", "feature_inputs"]
 
 _STEPS = (operations.compute, network.compute, tax.compute, history.compute, balance.compute,
           entity.compute)
@@ -74,6 +74,14 @@ def _dates(raw: pd.Series) -> np.ndarray:
         rows = np.flatnonzero(dates.isna().to_numpy())[:5].tolist()
         raise TaxDataError(f"as_of: {int(dates.isna().sum())} missing date(s); e.g. rows {rows}")
     return dates.dt.normalize().to_numpy()
+
+
+def as_of_dates(raw) -> np.ndarray:
+    """Read as-of dates as the engine keys them: midnight ``datetime64[ns]``, Beijing wall time.
+
+    Raises :class:`~taxcredit.TaxDataError` for unreadable or missing dates.
+    """
+    return _dates(pd.Series(raw) if not isinstance(raw, pd.Series) else raw)
 
 
 def _is_datetime(s: pd.Series) -> bool:

@@ -11,10 +11,10 @@ from .audit import GENESIS, AuditLog, Verification, verify_log
 from .breaker import BreakerLimits, CircuitBreaker
 from .config import GovernanceConfig
 from .consent import COLUMNS, PURPOSES, ConsentRegistry, check_purpose
-from .governed import NOT_PROCESSED, Governance, merge_refusals, tables_read
+from .governed import NOT_PROCESSED, Governance, consent_reasons, merge_refusals, tables_read
 from .masking import IDENTIFIER_COLUMNS, mask_frame, pseudonym
 
 __all__ = ["COLUMNS", "GENESIS", "IDENTIFIER_COLUMNS", "NOT_PROCESSED", "PURPOSES", "AuditLog",
            "BreakerLimits", "CircuitBreaker", "ConsentRegistry", "Governance", "GovernanceConfig",
-           "Verification", "check_purpose", "mask_frame", "merge_refusals", "pseudonym",
-           "tables_read", "verify_log"]
+           "Verification", "check_purpose", "consent_reasons", "mask_frame", "merge_refusals",
+           "pseudonym", "tables_read", "verify_log"]

@@ -14,8 +14,11 @@ several processes share it.
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import hmac
 import json
 import os
+import secrets
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -25,6 +28,7 @@ import pandas as pd
 
 from ..errors import AccessRefused
 from .audit import AuditLog
+from .consent import now_in_beijing
 
 __all__ = ["BreakerLimits", "CircuitBreaker"]
 
@@ -81,15 +85,24 @@ class CircuitBreaker:
         Where trips and resets are recorded.
     state : path-like, optional
         A JSON file holding the state, shared by processes (default: in memory).
+    key : bytes, optional
+        Secret for the keyed tags that stand for enterprises in the state (processes sharing
+        a state file should share it; default: random).
     """
 
     def __init__(self, limits: BreakerLimits | dict | None = None, *,
-                 audit: AuditLog | None = None, state=None) -> None:
+                 audit: AuditLog | None = None, state=None, key: bytes | None = None) -> None:
         self.limits = limits if isinstance(limits, BreakerLimits) else \
             BreakerLimits.from_dict(limits)
         self.audit = audit
         self.state_path = Path(state) if state is not None else None
+        self.key = key or secrets.token_bytes(32)
         self._memory: dict = {}
+
+    def _tag(self, usccs: Iterable[str]) -> list[str]:
+        """Keyed tags of the enterprises: the state file holds no USCC."""
+        return [hmac.new(self.key, str(u).encode(), hashlib.sha256).hexdigest()[:16]
+                for u in dict.fromkeys(usccs)]
 
     # ------------------------------------------------------------------ state
     @contextmanager
@@ -132,8 +145,8 @@ class CircuitBreaker:
         without_consent : int
             How many of them lacked live consent.
         """
-        at = pd.Timestamp.now() if at is None else pd.Timestamp(at)
-        usccs = list(dict.fromkeys(str(u) for u in usccs))
+        at = now_in_beijing() if at is None else pd.Timestamp(at)
+        usccs = self._tag(usccs)
         lim = self.limits
         with self._state() as st:
             me = st.setdefault(actor, {"requests": [], "enterprises": {}, "no_consent": []})

@@ -36,7 +36,7 @@ from .breaker import BreakerLimits, CircuitBreaker
 from .consent import ConsentRegistry
 from .governed import Governance
 
-__all__ = ["GovernanceConfig"]
+__all__ = ["GovernanceConfig", "default_audit_log", "home"]
 
 _KEYS = {"bank", "consents", "audit_log", "key_file", "breaker"}
 _BREAKER_KEYS = {"state", "limits", "actors"}
@@ -55,8 +55,9 @@ class GovernanceConfig:
     audit_log : str, optional
         The hash-chained audit log.
     key_file : str, optional
-        Secret for the keyed fingerprints in the log and the ``uscc_key`` pseudonyms of
-        masked outputs (default: ``<audit log>.key`` beside the log, created on first use).
+        Secret for the keyed fingerprints in the log, the ``uscc_key`` pseudonyms of masked
+        outputs and the breaker's tags (default: ``audit.key`` in :func:`home`, created
+        owner-only on first use — never beside the outputs it would unlock).
     breaker_state : str, optional
         JSON file holding the breaker's counts; no breaker without it.
     breaker_limits : dict
@@ -177,15 +178,32 @@ class GovernanceConfig:
             raise ConsentError("no audit log: give --audit-log FILE (or audit_log = FILE in "
                                "the governance file); every use of tax data is recorded")
         audit = AuditLog(log)
+        key = self._path(self.key_file) if self.key_file is not None else home() / "audit.key"
+        secret = _read_key(key, create=self.key_file is None)
         breaker = None
         if self.breaker_state is not None:
             breaker = CircuitBreaker(self.limits_for(actor), audit=audit,
-                                     state=self._path(self.breaker_state))
-        key = self._path(self.key_file) if self.key_file is not None else \
-            Path(log).with_name(Path(log).stem + ".key")
+                                     state=self._path(self.breaker_state), key=secret)
         return Governance(self.registry(data=data, consents=consents), actor=actor,
-                          audit=audit, breaker=breaker, mask=mask,
-                          key=_read_key(key, create=self.key_file is None))
+                          audit=audit, breaker=breaker, mask=mask, key=secret)
+
+
+def home() -> Path:
+    """Return the user's taxcredit folder: ``$TAXCREDIT_HOME``, else ``~/.taxcredit``.
+
+    It holds the default audit log and fingerprint key of a user without a governance file;
+    created owner-only.
+    """
+    path = Path(os.environ.get("TAXCREDIT_HOME") or Path.home() / ".taxcredit").expanduser()
+    if not path.is_dir():
+        path.mkdir(parents=True, mode=0o700, exist_ok=True)
+    return path
+
+
+def default_audit_log() -> Path:
+    """Return the default audit log: ``$TAXCREDIT_AUDIT_LOG``, else ``<home>/audit.jsonl``."""
+    env = os.environ.get("TAXCREDIT_AUDIT_LOG")
+    return Path(env).expanduser() if env else home() / "audit.jsonl"
 
 
 def _read_key(path: Path, *, create: bool) -> bytes:

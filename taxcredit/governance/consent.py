@@ -17,11 +17,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data.ids import mask_uscc_array
+from ..data.ids import mask_uscc_array, normalize_uscc
 from ..errors import ConsentError, PurposeError
 
-__all__ = ["COLUMNS", "PURPOSES", "ConsentRegistry", "check_purpose", "normalise_uscc"]
+__all__ = [
+    "COLUMNS",
+    "PURPOSES",
+    "ConsentRegistry",
+    "as_beijing",
+    "check_purpose",
+    "normalise_uscc",
+    "now_in_beijing",
+]
 
+BEIJING = "Asia/Shanghai"
 #: Purposes tax data may be used for: id → (中文, English).
 PURPOSES: dict[str, tuple[str, str]] = {
     "credit_assessment": ("授信审批", "credit assessment"),
@@ -45,8 +54,46 @@ def check_purpose(purpose) -> str:
 
 
 def normalise_uscc(usccs) -> pd.Series:
-    """USCCs as the feature engine keys them: text, trimmed, upper case."""
-    return pd.Series(list(usccs), dtype="str").str.strip().str.upper()
+    """Return USCCs as validation stores them: trimmed, full-width forms converted, upper case.
+
+    Missing codes raise :class:`ConsentError` (an enterprise must be named to be checked).
+    """
+    s = pd.Series(list(usccs), dtype="str")
+    if s.isna().any():
+        rows = np.flatnonzero(s.isna().to_numpy())[:5].tolist()
+        raise ConsentError(f"{int(s.isna().sum())} enterprise(s) without a USCC, e.g. rows "
+                           f"{rows}: every use of tax data names the enterprise")
+    dirty = s.str.contains(r"^\s|\s$|[^\x00-\x7f]|[a-z]", regex=True).to_numpy(dtype=bool)
+    if dirty.any():
+        s = s.copy()
+        s[dirty] = [normalize_uscc(v) for v in s[dirty]]
+    return s
+
+
+def as_beijing(moment) -> pd.Timestamp:
+    """Return a moment as Beijing wall time without a zone (naive moments are kept)."""
+    t = pd.Timestamp(moment)
+    return t.tz_convert(BEIJING).tz_localize(None) if t.tzinfo is not None else t
+
+
+def now_in_beijing() -> pd.Timestamp:
+    """Return the current wall time in Beijing, without a zone (the library's convention)."""
+    return pd.Timestamp.now(tz=BEIJING).tz_localize(None)
+
+
+def _beijing(values: pd.Series, column: str) -> pd.Series:
+    """Read timestamps; zoned ones become Beijing wall time without a zone."""
+    try:
+        t = pd.to_datetime(values)
+    except (ValueError, TypeError):
+        try:  # mixed offsets
+            t = pd.to_datetime(values, utc=True)
+        except (ValueError, TypeError) as exc:
+            raise ConsentError(f"consent table: {column} holds values that are not dates "
+                               f"({exc})") from exc
+    if isinstance(t.dtype, pd.DatetimeTZDtype):
+        t = t.dt.tz_convert(BEIJING).dt.tz_localize(None)
+    return t
 
 
 def _split(v) -> frozenset[str]:
@@ -88,7 +135,7 @@ class ConsentRegistry:
                 t[c] = "*" if c == "scope" else None
         t["uscc"] = normalise_uscc(t["uscc"]).to_numpy()
         for c in ("granted_at", "expires_at", "revoked_at"):
-            t[c] = pd.to_datetime(t[c], utc=False)
+            t[c] = _beijing(t[c], c)
         bad = t["granted_at"].isna() | t["expires_at"].isna()
         if bad.any():
             rows = mask_uscc_array(t.loc[bad, "uscc"].head(3)).tolist()
@@ -147,7 +194,7 @@ class ConsentRegistry:
             ``not_yet``, ``expired``, ``revoked``, ``purpose`` or ``scope``).
         """
         check_purpose(purpose)
-        at = pd.Timestamp(at)
+        at = as_beijing(at)
         need = frozenset(tables or ())
         ask = pd.Index(normalise_uscc(usccs))
         t = self.table[self.table["uscc"].isin(ask)]
@@ -179,7 +226,7 @@ class ConsentRegistry:
         check_purpose(purpose)
         need = frozenset(tables or ())
         ask = pd.DataFrame({"uscc": normalise_uscc(usccs),
-                            "at": pd.to_datetime(pd.Series(list(at)))})
+                            "at": _beijing(pd.Series(list(at)), "at")})
         if len(ask["at"]) and ask["at"].isna().any():
             raise ValueError("check_pairs: every pair needs a date")
         ask["row"] = np.arange(len(ask))

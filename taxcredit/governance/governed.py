@@ -10,6 +10,7 @@ and identifiers are masked in what is returned unless the caller is authorised t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -23,13 +24,15 @@ from ..data import TaxDataset
 from ..data.ids import mask_uscc_array
 from ..errors import TaxDataError
 from ..features import feature_inputs
+from ..features.engine import as_of_dates
 from ..strategy import Strategy
 from .audit import AuditLog
 from .breaker import CircuitBreaker
-from .consent import ConsentRegistry, check_purpose, normalise_uscc
+from .consent import ConsentRegistry, as_beijing, check_purpose, normalise_uscc, now_in_beijing
 from .masking import PSEUDONYM, conceal, pseudonym
 
-__all__ = ["NOT_PROCESSED", "Governance", "merge_refusals", "tables_read"]
+__all__ = ["NOT_PROCESSED", "Governance", "consent_reasons", "merge_refusals", "place",
+           "tables_read"]
 
 NOT_PROCESSED = "not_processed"
 #: Tables the early-warning rules read (an authorisation's scope must cover them).
@@ -88,6 +91,8 @@ class Governance:
     breaker: CircuitBreaker | None = None
     mask: bool = True
     key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    #: The last record this governance wrote to the audit log (or would have, without one).
+    last_record: dict | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.actor:
@@ -120,8 +125,8 @@ class Governance:
         return res
 
     def _audit(self, **fields) -> None:
-        if self.audit is not None:
-            self.audit.append(actor=self.actor, masked=self.mask, **fields)
+        record = {"actor": self.actor, "masked": self.mask, **fields}
+        self.last_record = self.audit.append(**record) if self.audit is not None else record
 
     def _ids(self, usccs: pd.Series) -> dict:
         ids = {"n_enterprises": int(usccs.nunique()),
@@ -134,7 +139,7 @@ class Governance:
         """Return the moment of use checked for each row: now, its own date, or one date."""
         if isinstance(at, str) and at.replace("-", "_") == "as_of":
             return pd.Series(pd.to_datetime(dates).to_numpy())
-        return pd.Series([now if at is None else pd.Timestamp(at)] * len(dates),
+        return pd.Series([now if at is None else as_beijing(at)] * len(dates),
                          dtype="datetime64[ns]")
 
     def admit_pairs(self, pairs: pd.DataFrame, purpose: str, *, tables=None, at=None,
@@ -150,7 +155,7 @@ class Governance:
         return admitted["allowed"].to_numpy(dtype=bool), admitted["reason"].to_numpy()
 
     def _admit_applications(self, ds: TaxDataset, purpose: str, at, now, what: str,
-                            until=None):
+                            until=None, tables=None):
         """Return the dataset with only the applications authorised for ``purpose``.
 
         With ``until``, only the applications dated before it are used (and checked).
@@ -164,11 +169,15 @@ class Governance:
             apps = apps[(apps["application_date"] < pd.Timestamp(until)).to_numpy()]
         pairs = pd.DataFrame({"uscc": apps["uscc"].to_numpy(),
                               "as_of": apps["application_date"].to_numpy()})
-        ok, reason = self.admit_pairs(pairs, purpose, at=at, now=now)
+        ok, reason = self.admit_pairs(pairs, purpose, tables=tables, at=at, now=now)
         if len(apps) and not ok.any():
             hint = (" (the data are history: to replay each application at its own date, "
                     "check consent as of then — at='as_of', --consent-at as-of)"
                     if at is None else "")
+            self._audit(event=_EVENTS[what], purpose=purpose,
+                        refused="no application authorised",
+                        applications_authorised=0,
+                        not_processed=pd.Series(reason).value_counts().to_dict())
             raise ConsentError(f"{what}: none of the {len(apps):,} applications is authorised "
                                f"for {purpose}{hint}")
         kept = TaxDataset({**ds.tables, "applications": apps[ok].reset_index(drop=True)})
@@ -257,8 +266,10 @@ class Governance:
                         **kwargs) -> pd.DataFrame:
         """:func:`~taxcredit.features.build_features_folder` (streamed) with consent.
 
-        As :meth:`features`, for a Parquet folder: only the authorised enterprises' rows are
-        read and computed.
+        As :meth:`features`, for a Parquet folder: features are computed for the authorised
+        pairs only (the folder is still streamed whole, chunk by chunk, and the declared
+        columns of every enterprise in a chunk are read before the others are left aside).
+        The result is held in memory.
         """
         import pyarrow.parquet as pq
 
@@ -285,9 +296,8 @@ class Governance:
         if ok.any():
             X = compute(pairs[ok].reset_index(drop=True), wanted)
         else:  # nobody authorised: the rows stay, every feature missing
-            X = pd.DataFrame(np.nan, columns=wanted, index=pd.MultiIndex.from_arrays(
-                [pd.Index([], dtype=object), pd.DatetimeIndex([])], names=["uscc", "as_of"]))
-        out = X.reindex(pd.MultiIndex.from_frame(pairs[["uscc", "as_of"]]))
+            X = pd.DataFrame(np.nan, columns=wanted, index=range(0))
+        out = place([X], pairs, ok)
         out["consent"] = reason
         self._audit(event="features", purpose=purpose, features=len(wanted),
                     input_hmac=_fingerprint(pairs["uscc"] + "@" + pairs["as_of"].astype(str),
@@ -317,11 +327,9 @@ class Governance:
                                       now=now)
         keep = pairs[ok].reset_index(drop=True)
         sub = ds.select(keep["uscc"].unique())
-        if not ok.any():
-            prof = pd.DataFrame(index=pd.MultiIndex.from_frame(keep[["uscc", "as_of"]]))
-        else:
-            prof = build_profiles(sub, keep, profiler=profiler, lang=lang, detail=detail)
-        out = prof.reindex(pd.MultiIndex.from_frame(pairs[["uscc", "as_of"]]))
+        computed = [build_profiles(sub, keep, profiler=profiler, lang=lang, detail=detail)
+                    ] if ok.any() else []
+        out = place(computed, pairs, ok)
         out["consent"] = reason
         self._audit(event="profile", purpose=purpose,
                     reference="strategy" if profiler is not None else "the authorised "
@@ -339,8 +347,14 @@ class Governance:
         is left out of training and of the reference, and counted in the audit record.
         """
         now = _now(now)
+        from ..profile import Profiler, needed_features
+
+        need = list(strategy.spec.needed_features())
+        if reference:
+            need += needed_features(Profiler.from_params(strategy.spec.profile))
         kept, n_ok, refused = self._admit_applications(ds, "model_development", at, now,
-                                                       "training", until=until)
+                                                       "training", until=until,
+                                                       tables=tables_read(need))
         try:
             strategy.fit(kept, target=target, until=until)
         except TaxDataError as exc:  # say how many consent left out, and what to do
@@ -369,12 +383,17 @@ class Governance:
         from ..monitoring import validate
 
         now = _now(now)
-        kept, n_ok, refused = self._admit_applications(ds, "model_development", at, now,
-                                                       "validation")
+        kept, n_ok, refused = self._admit_applications(
+            ds, "model_development", at, now, "validation",
+            tables=tables_read(strategy.spec.needed_features()))
         report = validate(strategy, kept, **kwargs)
+        summary = report.summary
         self._audit(event="validate", purpose="model_development",
                     strategy=strategy.spec.name, version=strategy.spec.version,
-                    applications_authorised=n_ok, not_processed=refused)
+                    applications_authorised=n_ok, not_processed=refused,
+                    outcome={str(r["sample"]): {"n": int(r["n"]), "auc": round(float(r["auc"]),
+                                                                                4)}
+                             for _, r in summary.iterrows()})
         return report
 
     # ------------------------------------------------------------------ monitoring
@@ -398,8 +417,9 @@ class Governance:
                                       tables=tables_read(strategy.spec.needed_features()))
         kept = ds
         if "applications" in ds:
-            kept, _, _ = self._admit_applications(ds, "post_loan_monitoring", at, now,
-                                                  "portfolio monitoring")
+            kept, _, _ = self._admit_applications(
+                ds, "post_loan_monitoring", at, now, "portfolio monitoring",
+                tables=tables_read(strategy.spec.needed_features()))
         if not ok.any():
             from ..errors import ConsentError
 
@@ -460,9 +480,11 @@ class Governance:
         date) for the tables the rules read. Enterprises without it get one EW16 alert (stop
         using their data) and nothing else. ``book`` defaults to every enterprise of ``ds``.
         """
-        from ..monitoring import early_warnings
+        from ..monitoring import WarningConfig, early_warnings
 
-        when = pd.Timestamp(as_of)
+        when = pd.Timestamp(as_of_dates([as_of])[0])
+        if isinstance(book, pd.DataFrame) and "uscc" not in book.columns:
+            raise TaxDataError(f"book: needs a uscc column (got {list(book.columns)})")
         if book is None:  # every enterprise registered by the as-of date
             ent = ds["enterprises"]
             book = ent["uscc"] if "registration_date" not in ent else \
@@ -475,8 +497,12 @@ class Governance:
                               tables=MONITORING_TABLES, now=now)
         allowed = admitted.index[admitted["allowed"].to_numpy()]
         previous = self._unmask_previous(previous, usccs)
-        alerts = early_warnings(ds, when, book=allowed, config=config, previous=previous,
-                                lang=lang, consents=self.consents.table)
+        # consent was checked above, at the moment of use: EW16 is added below, not re-derived
+        # at the as-of date (which could contradict it)
+        cfg = config if isinstance(config, WarningConfig) else WarningConfig.from_params(config)
+        cfg = dataclasses.replace(cfg, disabled=tuple(sorted({*cfg.disabled, "EW16"})))
+        alerts = early_warnings(ds, when, book=allowed, config=cfg, previous=previous,
+                                lang=lang)
         refused = admitted[~admitted["allowed"].to_numpy()]
         if len(refused):
             msg = _REASON_TEXT[lang]
@@ -507,8 +533,11 @@ def _ew16_status(usccs: pd.Index, previous) -> np.ndarray:
     return np.where(usccs.isin(list(before)), "ongoing", "new").astype(object)
 
 
+_EVENTS = {"training": "train", "validation": "validate", "portfolio monitoring": "portfolio"}
+
+
 def _now(now) -> pd.Timestamp:
-    return pd.Timestamp.now() if now is None else pd.Timestamp(now)
+    return now_in_beijing() if now is None else as_beijing(now)
 
 
 def tables_read(features) -> list[str]:
@@ -517,41 +546,79 @@ def tables_read(features) -> list[str]:
 
 
 def _pairs(ds: TaxDataset | None, as_of) -> pd.DataFrame:
+    """(uscc, as_of) pairs keyed as the feature engine keys them (codes and dates)."""
     if isinstance(as_of, pd.DataFrame):
         missing = sorted({"uscc", "as_of"} - set(as_of.columns))
         if missing:
-            raise ValueError(f"as_of pairs lack column(s) {missing}")
-        p = as_of[["uscc", "as_of"]].copy()
+            raise TaxDataError(f"as_of pairs lack column(s) {missing} (got "
+                               f"{list(as_of.columns)})")
+        p = as_of[["uscc", "as_of"]].reset_index(drop=True)
     else:
-        p = pd.DataFrame({"uscc": ds["enterprises"]["uscc"].to_numpy(),
-                          "as_of": pd.Timestamp(as_of)})
-    p["uscc"] = normalise_uscc(p["uscc"]).to_numpy()
-    p["as_of"] = pd.to_datetime(p["as_of"])
-    return p.reset_index(drop=True)
+        p = pd.DataFrame({"uscc": ds["enterprises"]["uscc"].to_numpy(), "as_of": as_of})
+    return pd.DataFrame({"uscc": normalise_uscc(p["uscc"]).to_numpy(),
+                         "as_of": as_of_dates(p["as_of"]) if len(p) else
+                         np.array([], dtype="datetime64[ns]")})
+
+
+def consent_reasons(usccs: pd.Series, allowed, refused: dict) -> np.ndarray:
+    """Return each enterprise's consent reason: ``ok`` if allowed, its refusal, else ``none``.
+
+    Fails closed: an enterprise in neither (e.g. a code written differently than when
+    consent was checked) is not processed.
+    """
+    why = usccs.map(refused).to_numpy(dtype=object)
+    known = usccs.isin(allowed).to_numpy() if len(allowed) else np.zeros(len(usccs), bool)
+    return np.where(pd.isna(why), np.where(known, "ok", "none"), why).astype(object)
+
+
+def place(computed: list[pd.DataFrame], pairs: pd.DataFrame, ok: np.ndarray,
+          refused: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Put rows computed for the allowed pairs and rows for the refused ones in input order.
+
+    ``computed`` are frames of the allowed pairs, in their order (the engine keeps the order
+    of the pairs it is given); ``refused`` holds one row per refused pair (default: no
+    columns, so every computed column is missing there). Rows are placed by position, so
+    duplicated pairs are fine; the result is indexed by ``pairs``.
+    """
+    n_ok = int(ok.sum())
+    done = pd.concat(computed) if len(computed) > 1 else (computed[0] if computed else None)
+    if done is None:
+        done = pd.DataFrame(index=range(0))
+    if len(done) != n_ok:
+        raise RuntimeError(f"{len(done)} rows computed for {n_ok} authorised pairs")
+    if n_ok and "uscc" in (done.index.names or []):
+        got = done.index.get_level_values("uscc").astype(str).to_numpy()
+        if not np.array_equal(got, pairs["uscc"].to_numpy()[ok].astype(str)):
+            raise RuntimeError("computed rows are not in the order of the authorised pairs")
+    no = refused if refused is not None else pd.DataFrame(index=range(len(ok) - n_ok))
+    both = pd.concat([done.reset_index(drop=True), no.reset_index(drop=True)],
+                     ignore_index=True)
+    where = np.concatenate([np.flatnonzero(ok), np.flatnonzero(~ok)])
+    out = both.iloc[np.argsort(where, kind="stable")]
+    out.index = pd.MultiIndex.from_frame(pairs[["uscc", "as_of"]])
+    return out
 
 
 def merge_refusals(parts: list[pd.DataFrame], pairs: pd.DataFrame, ok: np.ndarray,
                    reason: np.ndarray, lang: str) -> pd.DataFrame:
     """Put the decided rows and the not-processed ones back in input order.
 
-    ``parts`` are decision frames of the allowed pairs; the refused pairs get
+    ``parts`` are decision frames of the allowed pairs, in their order; the refused pairs get
     ``decision = "not_processed"`` and their reason as the rule message; ``consent`` is added.
     """
     from ..strategy.strategy import DECISIONS
 
-    cats = [*DECISIONS, NOT_PROCESSED]
-    refused = pairs[~ok]
-    no = pd.DataFrame({"eligible": False, "rule_hits": "",
+    n_no = int((~ok).sum())
+    no = pd.DataFrame({"eligible": np.zeros(n_no, dtype=bool), "rule_hits": "",
                        "rule_messages": [_REASON_TEXT[lang][r] for r in reason[~ok]],
-                       "pd": np.nan, "score": pd.array([pd.NA] * len(refused), dtype="Int64"),
+                       "pd": np.nan, "score": pd.array([pd.NA] * n_no, dtype="Int64"),
                        "grade": None, "reason_1": None, "reason_2": None, "reason_3": None,
-                       "decision": NOT_PROCESSED, "limit": np.nan},
-                      index=pd.MultiIndex.from_frame(refused[["uscc", "as_of"]]))
-    frames = [*parts, no] if len(no) else parts
-    out = pd.concat(frames) if len(frames) > 1 else frames[0]
-    out["decision"] = pd.Categorical(out["decision"].astype(str), categories=cats)
-    order = pd.MultiIndex.from_frame(pairs[["uscc", "as_of"]])
-    out = out.reindex(order)
+                       "decision": NOT_PROCESSED, "limit": np.nan}, index=range(n_no))
+    if parts:
+        no = no[[c for c in parts[0].columns if c in no.columns]]
+    out = place(parts, pairs, ok, no)
+    out["decision"] = pd.Categorical(out["decision"].astype(str),
+                                     categories=[*DECISIONS, NOT_PROCESSED])
     out["score"] = out["score"].astype("Int64")  # one type whether or not rows were refused
     out["consent"] = reason
     return out

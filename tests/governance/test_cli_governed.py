@@ -12,6 +12,7 @@ import taxcredit as tc
 from taxcredit.cli.main import main
 from taxcredit.errors import ConsentError
 from taxcredit.governance import AuditLog, CircuitBreaker, GovernanceConfig, verify_log
+from taxcredit.governance.config import home
 from tests.conftest import authorised, raw_identifiers
 
 AS_OF = "2025-06-30"
@@ -30,7 +31,8 @@ def test_every_command_audits_and_masks_by_default(folder, tmp_path, capsys):
     apps = pd.read_parquet(folder / "applications.parquet")
     apps[["uscc"]].head(200).to_csv(out / "book.csv", index=False)
     strategy = out / "strategy"
-    replay = ["--consent-at", "as-of", "--actor", "risk-7"]
+    replay = ["--consent-at", "as-of", "--actor", "risk-7", "--audit-log",
+              str(tmp_path / "logs" / "audit.jsonl")]
     runs = [
         ["train", "--strategy", "sme_scorecard", "--data", str(folder), "--out", str(strategy)],
         ["score", "--strategy", str(strategy), "--data", str(folder), "--as-of", AS_OF,
@@ -54,13 +56,14 @@ def test_every_command_audits_and_masks_by_default(folder, tmp_path, capsys):
     ids = set(pd.read_parquet(folder / "enterprises.parquet")["uscc"].astype(str))
     found, scanned = raw_identifiers(out, ids)
     assert scanned >= 10 and not found, found[:5]
-    log = AuditLog(out / "audit.jsonl").records()
-    assert [r["event"] for r in log] == ["train", "decide", "profile", "monitor", "features",
-                                         "validate", "portfolio"]
+    log = AuditLog(tmp_path / "logs" / "audit.jsonl").records()
+    assert [r["event"] for r in log] == ["train", "decide_start", "decide", "profile",
+                                         "monitor", "features", "validate", "portfolio"]
     assert {r["actor"] for r in log} == {"risk-7"} and all(r["masked"] for r in log)
     assert {r["purpose"] for r in log} == {"model_development", "credit_assessment",
                                            "post_loan_monitoring"}
-    assert verify_log(out / "audit.jsonl").ok
+    assert verify_log(tmp_path / "logs" / "audit.jsonl").ok
+    assert not list(out.glob("*.key")) and not list(out.glob("*.jsonl"))  # nothing beside
     # the outputs keep every enterprise, saying which were not processed and why
     for name in ("scores.parquet", "profiles.csv", "features.csv"):
         frame = (pd.read_parquet if name.endswith("parquet") else pd.read_csv)(out / name)
@@ -78,7 +81,11 @@ def test_unmasked_output_is_explicit_and_recorded(folder, tmp_path):
     assert list(got["uscc"]) == list(pd.read_parquet(folder / "enterprises.parquet")["uscc"])
     rec = AuditLog(log).records()[-1]
     assert rec["masked"] is False and rec["event"] == "features"
-    assert stat.S_IMODE((log.parent / "audit.key").stat().st_mode) == 0o600
+    key = GovernanceConfig.from_dict({}).governance(actor="a", consents=_consent_file(
+        tmp_path), audit_log=log).key
+    assert (home() / "audit.key").read_bytes().strip() == key  # the user's own key
+    assert stat.S_IMODE((home() / "audit.key").stat().st_mode) == 0o600
+    assert not (log.parent / "audit.key").exists()
 
 
 def test_consent_at_now_counts_what_lapsed_since(folder, tmp_path):

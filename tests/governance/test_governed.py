@@ -220,3 +220,76 @@ def test_training_validation_and_portfolio_use_authorised_data_only(tmp_path):
     with pytest.raises(ConsentError, match="none of the"):
         gov.portfolio(s, ds, dates, at="2040-01-01")
     assert verify_log(tmp_path / "audit.jsonl").ok
+
+
+def test_as_of_with_a_time_or_zone_and_duplicated_pairs(world):
+    ds, strategy, usccs, reg = world
+    gov = Governance(reg, actor="a", mask=False)
+    want = gov.decide(strategy, ds, pd.DataFrame({"uscc": usccs, "as_of": AS_OF}), now=NOW)
+    for as_of in ("2025-06-30 10:00", pd.Timestamp("2025-06-30 02:00", tz="UTC")):
+        got = gov.decide(strategy, ds, pd.DataFrame({"uscc": usccs, "as_of": as_of}), now=NOW)
+        assert list(got.index) == list(want.index)  # the engine's date: midnight, Beijing
+        np.testing.assert_array_equal(got["pd"].to_numpy(), want["pd"].to_numpy())
+        assert got.loc[got["consent"] == "ok", "decision"].notna().all()
+    # the same pair twice, with refused pairs around it: one row each, in input order
+    twice = pd.DataFrame({"uscc": [usccs[0], usccs[30], usccs[0], usccs[1]], "as_of": AS_OF})
+    got = gov.decide(strategy, ds, twice, now=NOW)
+    assert list(got["consent"]) == ["ok", "expired", "ok", "ok"]
+    assert got["pd"].iloc[0] == got["pd"].iloc[2] == want["pd"].iloc[0]
+    X = gov.features(ds, twice, features=["tax_12m"], now=NOW)
+    assert len(X) == 4 and X["tax_12m"].iloc[0] == X["tax_12m"].iloc[2]
+    assert len(gov.profile(ds, twice, now=NOW)) == 4
+    empty = gov.decide(strategy, ds, twice.iloc[:0], now=NOW)
+    assert empty.empty and "consent" in empty
+
+
+def test_unhappy_inputs_get_clear_errors(world):
+    from taxcredit.errors import ConsentError, TaxDataError
+
+    ds, strategy, usccs, reg = world
+    gov = Governance(reg, actor="a", mask=False)
+    with pytest.raises(ConsentError, match="without a USCC"):
+        gov.decide(strategy, ds, pd.DataFrame({"uscc": [usccs[0], None], "as_of": AS_OF}))
+    with pytest.raises(TaxDataError, match="lack column"):
+        gov.features(ds, pd.DataFrame({"uscc": usccs}))
+    with pytest.raises(TaxDataError, match="needs a uscc column"):
+        gov.monitor(ds, AS_OF, book=pd.DataFrame({"loan": [1]}), now=NOW)
+
+
+def test_full_width_codes_and_zoned_consent_times(world):
+    ds, strategy, usccs, reg = world
+    full = usccs[0].translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})  # Excel export
+    gov = Governance(reg, actor="a", mask=False)
+    got = gov.decide(strategy, ds, pd.DataFrame({"uscc": [full], "as_of": AS_OF}), now=NOW)
+    assert got.index[0][0] == usccs[0] and got["consent"].iloc[0] == "ok"
+    zoned = pd.DataFrame({"uscc": [usccs[0]], "purposes": ["credit_assessment"],
+                          "granted_at": ["2025-01-01T00:00:00+08:00"],
+                          "expires_at": ["2026-01-01T00:00:00+08:00"],
+                          "revoked_at": ["2025-06-30T07:00:00+00:00"]})  # 15:00 in Beijing
+    zreg = ConsentRegistry(zoned)
+    assert zreg.table["revoked_at"].iloc[0] == pd.Timestamp("2025-06-30 15:00")
+    before = zreg.check([usccs[0]], "credit_assessment", at="2025-06-30 14:59")
+    after = zreg.check([usccs[0]], "credit_assessment", at="2025-06-30 15:00")
+    assert before["allowed"].iloc[0] and after["reason"].iloc[0] == "revoked"
+
+
+def test_consent_scope_counts_for_training_and_breaker_state_holds_no_code(world, tmp_path):
+    from taxcredit.errors import ConsentError
+
+    ds, _, usccs, _ = world
+    apps = ds["applications"]
+    scoped = pd.DataFrame({"uscc": apps["uscc"].unique(), "purposes": "model_development",
+                           "scope": "enterprises", "granted_at": pd.Timestamp("2020-01-01"),
+                           "expires_at": pd.Timestamp("2030-01-01")})
+    log = AuditLog(tmp_path / "audit.jsonl")
+    gov = Governance(ConsentRegistry(scoped), actor="m", audit=log, mask=False)
+    with pytest.raises(ConsentError, match="none of the"):
+        gov.fit(tc.strategies.get("sme_scorecard"), ds, at="as_of")
+    rec = log.records()[-1]
+    assert rec["event"] == "train" and set(rec["not_processed"]) == {"scope"}
+    state = tmp_path / "breaker.json"
+    breaker = CircuitBreaker(state=state, key=b"s" * 32)
+    breaker.check("analyst", usccs[:5], at=NOW)
+    text = state.read_text(encoding="utf-8")
+    assert not any(u in text for u in usccs[:5]) and len(json.loads(text)["analyst"][
+        "enterprises"]) == 5

@@ -298,8 +298,11 @@ def test_cli_monitor(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
 
 
-def _key(folder) -> bytes:
-    return (folder / "audit.key").read_bytes().strip()
+def _key(_folder=None) -> bytes:
+    from taxcredit.governance.config import home
+
+    return (home() / "audit.key").read_bytes().strip()  # the user's key, not the outputs'
+
 
 
 def test_consent_rule_point_in_time_and_reasons():

@@ -79,8 +79,9 @@ def test_cli_train_and_score_are_governed(setup, tmp_path, capsys):
     data, _, _ = setup
     ds = tc.TaxDataset.from_folder(data)
     consents = ds["consents"]
+    log = ["--audit-log", str(tmp_path / "audit.jsonl")]
     assert main(["train", "--strategy", "sme_scorecard", "--data", str(data), "--out",
-                 str(tmp_path / "s"), "--consent-at", "as-of"]) == 0
+                 str(tmp_path / "s"), "--consent-at", "as-of", *log]) == 0
     # golden: trained on the applications authorised for model development at their date
     apps = ds["applications"]
     dev = authorised(consents, apps.rename(columns={"application_date": "as_of"}),
@@ -93,7 +94,7 @@ def test_cli_train_and_score_are_governed(setup, tmp_path, capsys):
     out = tmp_path / "x.parquet"
     assert main(["score", "--strategy", str(tmp_path / "s"), "--data", str(data), "--as-of",
                  "2025-06-30", "--out", str(out), "--quiet", "--consent-at", "as-of",
-                 "--unmasked"]) == 0
+                 "--unmasked", *log]) == 0
     assert "not processed without a live authorisation" in capsys.readouterr().out
     got = pd.read_parquet(out)
     ent = ds["enterprises"][["uscc"]].assign(as_of=pd.Timestamp("2025-06-30"))
@@ -109,20 +110,21 @@ def test_cli_train_and_score_are_governed(setup, tmp_path, capsys):
     # masked by default, with a keyed pseudonym that is the same from run to run
     assert main(["score", "--strategy", str(tmp_path / "s"), "--data", str(data), "--as-of",
                  "2025-06-30", "--out", str(tmp_path / "m.parquet"), "--quiet",
-                 "--consent-at", "as-of"]) == 0
+                 "--consent-at", "as-of", *log]) == 0
     masked = pd.read_parquet(tmp_path / "m.parquet")
     assert masked["uscc"].str.contains("********", regex=False).all()
     assert not set(masked["uscc"]) & set(ent["uscc"].astype(str))
     again = tmp_path / "m2.parquet"
     assert main(["score", "--strategy", str(tmp_path / "s"), "--data", str(data), "--as-of",
-                 "2025-06-30", "--out", str(again), "--quiet", "--consent-at", "as-of"]) == 0
+                 "2025-06-30", "--out", str(again), "--quiet", "--consent-at", "as-of",
+                 *log]) == 0
     assert list(pd.read_parquet(again)["uscc_key"]) == list(masked["uscc_key"])
     assert masked["uscc_key"].nunique() == len(masked)
     # audited: the training and the three scoring runs, the chain intact
     log = tc.governance.AuditLog(tmp_path / "audit.jsonl").records()
-    assert [r["event"] for r in log] == ["train", "decide", "decide", "decide"]
-    assert [r["masked"] for r in log] == [True, False, True, True]
-    assert log[1]["decisions"]["not_processed"] == int((~ok).sum())
+    assert [r["event"] for r in log] == ["train", *["decide_start", "decide"] * 3]
+    assert [r["masked"] for r in log] == [True, False, False, True, True, True, True]
+    assert log[2]["decisions"]["not_processed"] == int((~ok).sum())
     assert tc.governance.verify_log(tmp_path / "audit.jsonl").ok
     # an unfitted strategy folder is refused with a message
     (tmp_path / "bare").mkdir()
@@ -157,3 +159,31 @@ def test_governed_batch_is_the_same_whatever_the_chunks_and_workers(setup, tmp_p
     assert res["not_processed"] == int((a["decision"] == "not_processed").sum()) > 0
     assert a["uscc"].str.contains("********", regex=False).all()
     assert tc.governance.verify_log(tmp_path / "audit.jsonl").ok
+
+
+def test_governed_batch_fails_closed_on_codes_written_differently(setup, tmp_path):
+    """An enterprise without consent stays unprocessed even if its code is full-width."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    data, folder, _ = setup
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    (copy / "_validated.json").unlink(missing_ok=True)
+    consents = pd.read_parquet(copy / "consents.parquet")
+    ent = pq.read_table(copy / "enterprises.parquet").to_pandas()
+    code = ent.loc[~ent["uscc"].isin(consents["uscc"]), "uscc"].iloc[0]  # never authorised
+    wide = code.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})
+    for f in copy.glob("*.parquet"):  # written so in every table (an Excel export)
+        t = pq.read_table(f).to_pandas()
+        if "uscc" in t and (t["uscc"] == code).any():
+            t["uscc"] = t["uscc"].astype(object).where(t["uscc"] != code, wide)
+            t.to_parquet(f, index=False)
+    gov = tc.Governance(tc.governance.ConsentRegistry(consents), actor="batch", mask=False)
+    batch.score_folder(folder, copy, "2025-06-30", tmp_path / "s.parquet", chunk_size=700,
+                       governance=gov, consent_at="as_of")
+    got = pd.read_parquet(tmp_path / "s.parquet")
+    row = got[got["uscc"] == code]
+    assert len(row) == 1 and row["decision"].iloc[0] == "not_processed"
+    assert row["consent"].iloc[0] == "none" and pd.isna(row["pd"].iloc[0])
