@@ -12,10 +12,20 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from . import datasets
 from .features import build_features
-from .governance import AuditLog, CircuitBreaker, ConsentRegistry, Governance, mask_frame
+from .governance import (
+    AuditLog,
+    CircuitBreaker,
+    ConsentRegistry,
+    Governance,
+    merge_refusals,
+    tables_read,
+)
+from .governance.consent import normalise_uscc
+from .governance.masking import conceal
 from .modeling import metrics
 from .profile import join_profiles, needed_features, profiler_for
 from .strategy import Rule, evaluate_rules
@@ -43,7 +53,8 @@ def run_demo(out, *, n_enterprises: int = 60_000, seed: int = 7, strategy: str =
 
     Outputs: ``strategy/`` (the fitted strategy artifact with its profile reference),
     ``decisions.parquet`` (one row per out-of-time application: the decision and the
-    enterprise profile; USCCs masked), ``audit.jsonl`` and ``summary.json``.
+    enterprise profile, or ``not_processed`` and why; USCCs masked, with the keyed
+    pseudonym ``uscc_key``), ``audit.jsonl`` and ``summary.json``.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -65,28 +76,28 @@ def run_demo(out, *, n_enterprises: int = 60_000, seed: int = 7, strategy: str =
     s = gov.fit(get(strategy), ds, until=cut, at="as_of")  # history: consent as of then
     profiler = profiler_for(s)
     s.save(out / "strategy")
-    n_dev_refused = sum(audit.records()[-1]["not_processed"].values())
+    n_dev_refused = sum(gov.last_record["not_processed"].values())
     log(f"    {s.card_['n_train'] + s.card_['n_calibration']:,} applications with outcomes "
         f"used; {n_dev_refused:,} before {cut.date()} not authorised, left out")
-    ok = gov.admit(later["uscc"], "credit_assessment", later["application_date"])
-    n_refused = int((~ok["allowed"]).sum())
-    later = later[ok["allowed"].to_numpy()]
-    log(f"3/4 deciding {len(later):,} later applications (out of time; {n_refused} without a "
-        "live authorisation not processed) …")
-    pairs = later[["uscc", "application_date"]].rename(columns={"application_date": "as_of"})
     need = sorted(set(s.spec.needed_features()) | set(needed_features(profiler))
                   | set().union(*(r.features for r in RULE_ONLY)))
-    X = build_features(ds, as_of=pairs, features=need)
+    asked = pd.DataFrame({"uscc": normalise_uscc(later["uscc"]).to_numpy(),
+                          "as_of": later["application_date"].to_numpy()})
+    ok, reason = gov.admit_pairs(asked, "credit_assessment", tables=tables_read(need),
+                                 at="as_of")  # each application as of its date
+    n_refused = int((~ok).sum())
+    log(f"3/4 deciding {int(ok.sum()):,} later applications (out of time; {n_refused} without "
+        "a live authorisation not processed) …")
+    X = build_features(ds, as_of=asked[ok].reset_index(drop=True), features=need)
     decisions = join_profiles(s, X, profiler=profiler)
-    y = later["default_12m"].astype(int).to_numpy()
-    mask_frame(decisions.reset_index()).assign(
-        application_id=later["application_id"].to_numpy(), default_12m=y).to_parquet(
+    every = merge_refusals([decisions], asked, ok, reason, "zh")  # the refused stay, with why
+    conceal(every, gov.key).reset_index().assign(
+        application_id=later["application_id"].to_numpy(),
+        default_12m=later["default_12m"].astype(int).to_numpy()).to_parquet(
         out / "decisions.parquet", index=False)
-    audit.append(actor="taxcredit-demo", event="decide", purpose="credit_assessment",
-                 strategy=s.spec.name, version=s.spec.version, n_applications=len(later),
-                 not_processed=n_refused,
-                 decisions={str(k): int(v) for k, v in
-                            decisions["decision"].value_counts().items()})
+    gov.audit_decisions(s, asked, every["decision"])
+    later = later[ok]
+    y = later["default_12m"].astype(int).to_numpy()
     log("4/4 comparing with the rule-only policy …")
     p = decisions["pd"].to_numpy()
     approved = (decisions["decision"] == "approve").to_numpy()

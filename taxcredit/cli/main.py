@@ -249,7 +249,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                        strategy=args.strategy, log=log)
     print(format_summary(summary))
     print(f"outputs in {args.out}/: strategy/ (fitted strategy, model card, profile "
-          "reference), decisions.parquet (decisions and profiles, USCCs masked), audit.jsonl "
+          "reference), decisions.parquet (decisions and profiles, or not_processed and why; "
+          "USCCs masked), audit.jsonl "
           "(verify: taxcredit audit verify), summary.json")
     return EXIT_OK
 

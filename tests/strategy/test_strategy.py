@@ -146,7 +146,10 @@ def test_demo_command(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert 0.5 < summary["auc_out_of_time"] <= 1
     d = pd.read_parquet(out / "decisions.parquet")
-    assert len(d) == summary["test_applications"]
+    processed = d["consent"] == "ok"  # the applications without consent stay, with why
+    assert processed.sum() == summary["test_applications"]
+    assert (d.loc[~processed, "decision"] == "not_processed").all()
+    assert d["uscc"].str.contains("********", regex=False).all()
     assert tc.load_strategy(out / "strategy").spec.name == "sme_scorecard"
     with pytest.raises(SystemExit) as exc:
         main(["demo", "--help"])
