@@ -318,8 +318,10 @@ def _chunks(folder: Path, chunk_size: int, columns, validate: bool, strict_uscc:
         if validate:
             out = ds.validate(strict_uscc=strict_uscc, partial=columns is not None)
             assert isinstance(out, TaxDataset)
-            # validation gives text keys; chunks hand them out as categoricals either way
-            ds = TaxDataset({name: (df.assign(uscc=pd.Categorical(df["uscc"], dtype=_dtype(codes)))
+            # validation gives text keys; chunks hand them out as categoricals either way,
+            # over the validated codes (a full-width or lower-case code was normalised)
+            clean = _dtype(pd.Index(out["enterprises"]["uscc"].astype("str")))
+            ds = TaxDataset({name: (df.assign(uscc=pd.Categorical(df["uscc"], dtype=clean))
                                     if name in streams else df)
                              for name, df in out.tables.items()})
         yield ds

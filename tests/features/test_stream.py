@@ -208,3 +208,22 @@ def test_bad_arguments_are_refused(folder):
         tc.build_features_folder(folder, "2025-06-30", n_jobs=0)
     with pytest.raises(KeyError, match="unknown feature"):
         tc.build_features_folder(folder, "2025-06-30", features=["nope"])
+
+
+def test_a_code_written_full_width_in_every_table_streams_like_its_ascii_form(folder, tmp_path):
+    import shutil
+
+    copy = tmp_path / "wide"
+    shutil.copytree(folder, copy)
+    (copy / "_validated.json").unlink(missing_ok=True)
+    code = pq.read_table(copy / "enterprises.parquet").column("uscc")[3].as_py()
+    wide = code.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})  # an Excel export
+    for f in copy.glob("*.parquet"):
+        t = pq.read_table(f).to_pandas()
+        if "uscc" in t and (t["uscc"] == code).any():
+            t["uscc"] = t["uscc"].astype(object).where(t["uscc"] != code, wide)
+            t.to_parquet(f, index=False)
+    want = tc.build_features_folder(folder, "2025-06-30", chunk_size=100)
+    got = tc.build_features_folder(copy, "2025-06-30", chunk_size=100)
+    pd.testing.assert_frame_equal(got, want)  # validation normalised it, nothing lost
+    assert got.loc[code].notna().sum(axis=1).iloc[0] > 20
