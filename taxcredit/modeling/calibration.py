@@ -1,14 +1,18 @@
 """PD calibration on held-out data, and prior correction for re-sampled training data.
 
-A calibrator maps a model's raw PD to a calibrated one. Both methods are plain numbers once
-fitted (two coefficients; or the isotonic step function's knots), so they round-trip through
-JSON like every other fitted object.
+A calibrator maps a model's raw PD to a calibrated one. Every method is plain numbers once
+fitted (two or three coefficients; or the isotonic step function's knots), so they
+round-trip through JSON like every other fitted object.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from scipy.linalg import LinAlgWarning
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
@@ -46,17 +50,22 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    method : {"platt", "isotonic"}, default "platt"
+    method : {"platt", "beta", "isotonic"}, default "platt"
         ``platt``: a logistic regression on the raw PD's log-odds (two parameters, smooth,
         keeps the ranking; when the data do not support a positive slope — a handful of
-        events — only the level is moved, so the ranking is never reversed); ``isotonic``: a
-        monotone step function (needs more data; ties
+        events — only the level is moved, so the ranking is never reversed); ``beta``: beta
+        calibration (Kull, Silva Filho & Flach 2017), a logistic regression on ``ln p`` and
+        ``−ln(1−p)`` with non-negative weights (three parameters; bends the tails separately,
+        which Platt cannot — e.g. a model over-stating the riskiest grade; Platt is its special
+        case ``a = b``); ``isotonic``: a monotone step function (needs more data; ties
         neighbouring PDs).
 
     Attributes
     ----------
     coef_, intercept_ : float
         Platt: calibrated log-odds = ``intercept_ + coef_ · raw log-odds``.
+    a_, b_, intercept_ : float
+        Beta: calibrated log-odds = ``intercept_ + a_ · ln p − b_ · ln(1 − p)``, ``a_, b_ ≥ 0``.
     x_, y_ : numpy.ndarray
         Isotonic: the knots (raw PD → calibrated PD), interpolated linearly, clipped outside.
     """
@@ -66,8 +75,9 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
 
     def fit(self, pd_raw, y):
         """Fit on raw PDs and the outcomes they should predict."""
-        if self.method not in ("platt", "isotonic"):
-            raise ValueError(f"method must be 'platt' or 'isotonic', got {self.method!r}")
+        if self.method not in ("platt", "beta", "isotonic"):
+            raise ValueError(f"method must be 'platt', 'beta' or 'isotonic', got "
+                             f"{self.method!r}")
         p = _raw(pd_raw)
         yy = _binary_y(y, len(p))
         if self.method == "platt":
@@ -77,6 +87,8 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
             self.intercept_ = float(lr.intercept_[0])
             if not self.coef_ > 0:  # too little data to trust a slope: never reverse ranks
                 self.coef_, self.intercept_ = 1.0, _shift_to_mean(_logit(p), yy.mean())
+        elif self.method == "beta":
+            self.a_, self.b_, self.intercept_ = _fit_beta(p, yy)
         else:
             iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip",
                                      increasing=True).fit(p, yy)
@@ -91,6 +103,8 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
         p = _raw(pd_raw)
         if self.method == "platt":
             return 1 / (1 + np.exp(-(self.intercept_ + self.coef_ * _logit(p))))
+        if self.method == "beta":
+            return 1 / (1 + np.exp(-(self.intercept_ + _beta_features(p) @ [self.a_, self.b_])))
         return np.interp(p, self.x_, self.y_)
 
     def to_dict(self) -> dict:
@@ -98,6 +112,8 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_features_in_")
         if self.method == "platt":
             return {"method": "platt", "coef": self.coef_, "intercept": self.intercept_}
+        if self.method == "beta":
+            return {"method": "beta", "a": self.a_, "b": self.b_, "intercept": self.intercept_}
         return {"method": "isotonic", "x": self.x_.tolist(), "y": self.y_.tolist()}
 
     @classmethod
@@ -106,10 +122,46 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
         est = cls(method=d["method"])
         if d["method"] == "platt":
             est.coef_, est.intercept_ = float(d["coef"]), float(d["intercept"])
+        elif d["method"] == "beta":
+            est.a_, est.b_ = float(d["a"]), float(d["b"])
+            est.intercept_ = float(d["intercept"])
         else:
             est.x_, est.y_ = np.asarray(d["x"], dtype=float), np.asarray(d["y"], dtype=float)
         est.n_features_in_ = 1
         return est
+
+
+def _beta_features(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.column_stack([np.log(p), -np.log1p(-p)])
+
+
+def _fit_beta(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Beta calibration's ``(a, b, c)`` by maximum likelihood, with ``a, b ≥ 0``.
+
+    A negative weight is dropped and the other refitted (the authors' procedure); when
+    neither is positive, only the level moves (``a = b = 1``), so ranks never reverse.
+    """
+    F = _beta_features(p)
+
+    def lr(cols):
+        with warnings.catch_warnings():  # tiny or separable samples: sklearn falls back to
+            warnings.simplefilter("ignore", LinAlgWarning)  # lbfgs; the guards below decide
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            m = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10,
+                                   max_iter=200).fit(F[:, cols], y)
+        return m.coef_[0], float(m.intercept_[0])
+
+    w, c = lr([0, 1])
+    if (w >= 0).all() and w.sum() > 0:
+        return float(w[0]), float(w[1]), c
+    best = int(np.argmax(w))
+    w1, c1 = lr([best])
+    if w1[0] > 0:
+        ab = [0.0, 0.0]
+        ab[best] = float(w1[0])
+        return ab[0], ab[1], c1
+    return 1.0, 1.0, _shift_to_mean(_logit(p), y.mean())
 
 
 def _shift_to_mean(logit: np.ndarray, rate: float) -> float:

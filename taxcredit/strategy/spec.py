@@ -13,6 +13,7 @@ from .rules import Rule, RuleError
 __all__ = ["MODEL_TYPES", "StrategySpec", "to_toml"]
 
 MODEL_TYPES = ("scorecard", "gbm", "custom")
+CALIBRATIONS = ("platt", "beta", "isotonic")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class StrategySpec:
         trusted).
     model_params : dict
         Hyper-parameters of the model (``WoEScorecard`` / ``GBMRiskModel``).
+    calibration : {"platt", "beta", "isotonic"}
+        How raw PDs are calibrated on the latest applications (``[model] calibration``; see
+        :class:`~taxcredit.modeling.PDCalibrator`).
     features : "catalog" or tuple of str
         Model inputs: every numeric catalog feature, or these.
     scale : ScoreScale
@@ -53,6 +57,7 @@ class StrategySpec:
     en: str = ""
     model_type: str = "scorecard"
     model_params: dict = field(default_factory=dict)
+    calibration: str = "platt"
     features: str | tuple[str, ...] = "catalog"
     scale: ScoreScale = field(default_factory=ScoreScale)
     grades: MasterScale = field(default_factory=lambda: MasterScale.geometric(8))
@@ -67,6 +72,9 @@ class StrategySpec:
         if self.model_type not in MODEL_TYPES:
             raise ValueError(f"strategy {self.name!r}: model type must be one of "
                              f"{MODEL_TYPES}, got {self.model_type!r}")
+        if self.calibration not in CALIBRATIONS:
+            raise ValueError(f"strategy {self.name!r}: [model] calibration must be one of "
+                             f"{CALIBRATIONS}, got {self.calibration!r}")
         if not 0 < self.approve_max_pd <= self.refer_max_pd < 1:
             raise ValueError(f"strategy {self.name!r}: need 0 < approve_max_pd <= "
                              f"refer_max_pd < 1, got {self.approve_max_pd}, "
@@ -110,6 +118,8 @@ class StrategySpec:
             "model": {"type": self.model_type,
                       "features": (self.features if isinstance(self.features, str)
                                    else list(self.features)),
+                      **({"calibration": self.calibration}
+                         if self.calibration != "platt" else {}),
                       "params": dict(self.model_params)},
             "scale": self.scale.to_dict(),
             "grades": {"names": list(self.grades.grades), "bounds": list(self.grades.bounds)},
@@ -146,6 +156,7 @@ class StrategySpec:
             name=s["name"], version=str(s.get("version", "1.0")), zh=s.get("zh", ""),
             en=s.get("en", ""), model_type=m.get("type", "scorecard"),
             model_params=dict(m.get("params", {})),
+            calibration=str(m.get("calibration", "platt")),
             features=feats if isinstance(feats, str) else tuple(feats),
             scale=ScoreScale.from_dict(d["scale"]) if "scale" in d else ScoreScale(),
             grades=grades,

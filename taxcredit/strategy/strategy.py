@@ -141,7 +141,7 @@ class Strategy:
         self.attachments_ = {}  # add-ons fitted for an earlier model do not carry over
         model = self._new_model(features).fit(X.iloc[:cut], y[:cut])
         raw = model.predict_proba(X.iloc[cut:])[:, 1]
-        self.calibrator_ = PDCalibrator("platt").fit(raw, y[cut:])
+        self.calibrator_ = PDCalibrator(self.spec.calibration).fit(raw, y[cut:])
         self.model_ = model
         pd_cal = self.calibrator_.transform(raw)
         dates = apps["application_date"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
@@ -31,6 +33,46 @@ def test_platt_recovers_a_known_miscalibration():
     assert np.array_equal(again.transform(raw), cal.transform(raw))
 
 
+def test_beta_recovers_a_known_miscalibration_and_matches_a_textbook_fit():
+    raw = rng.uniform(0.005, 0.7, 60_000)
+    a, b, c = 1.3, 0.4, 0.2  # the tails bent differently: no Platt map can do this
+    true = 1 / (1 + np.exp(-(c + a * np.log(raw) - b * np.log(1 - raw))))
+    y = (rng.random(len(raw)) < true).astype(int)
+    cal = PDCalibrator("beta").fit(raw, y)
+    assert (cal.a_, cal.b_, cal.intercept_) == pytest.approx((a, b, c), abs=0.12)
+    assert np.allclose(cal.transform(raw), true, atol=0.02)
+    # the same maximum-likelihood fit by a general optimiser, written out by hand
+    from scipy.optimize import minimize
+
+    F = np.column_stack([np.log(raw), -np.log(1 - raw), np.ones(len(raw))])
+
+    def nll(w):
+        z = F @ w
+        return float(np.sum(np.logaddexp(0, z) - y * z)), F.T @ (1 / (1 + np.exp(-z)) - y)
+
+    ref = minimize(nll, [1.0, 1.0, 0.0], jac=True, method="BFGS", options={"gtol": 1e-8}).x
+    assert (cal.a_, cal.b_, cal.intercept_) == pytest.approx(tuple(ref), abs=1e-3)
+    assert nll([cal.a_, cal.b_, cal.intercept_])[0] <= nll(ref)[0] + 1e-6
+    again = PDCalibrator.from_dict(cal.to_dict())
+    assert np.array_equal(again.transform(raw), cal.transform(raw))
+    platt_like = PDCalibrator("beta").fit(raw, (rng.random(len(raw)) < raw).astype(int))
+    assert platt_like.a_ == pytest.approx(platt_like.b_, abs=0.1)  # Platt is its case a = b
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(2, 60), st.floats(0.0, 1.0))
+def test_beta_never_reverses_the_ranking(seed, n, slope):
+    r = np.random.default_rng(seed)
+    raw = r.uniform(0.001, 0.999, n)
+    y = (r.random(n) < slope * raw + (1 - slope) * (1 - raw)).astype(int)
+    if y.min() == y.max():
+        y[0] = 1 - y[0]
+    cal = PDCalibrator("beta").fit(raw, y)
+    assert cal.a_ >= 0 and cal.b_ >= 0
+    out = cal.transform(np.sort(raw))
+    assert (np.diff(out) >= -1e-12).all()
+
+
 def test_isotonic_is_monotone_and_keeps_the_mean():
     raw = rng.uniform(0, 1, 5000)
     y = (rng.random(5000) < raw ** 2).astype(int)
@@ -47,7 +89,7 @@ def test_calibrator_refuses_non_probabilities():
     with pytest.raises(ValueError, match="probabilities"):
         PDCalibrator().fit([0.2, 1.3], [0, 1])
     with pytest.raises(ValueError, match="method"):
-        PDCalibrator("beta").fit([0.2, 0.3], [0, 1])
+        PDCalibrator("sigmoid").fit([0.2, 0.3], [0, 1])
 
 
 def test_prior_correction_by_hand():

@@ -30,6 +30,12 @@ def test_builtin_specs_load_and_round_trip_through_toml():
     again = StrategySpec.from_dict(__import__("tomllib").loads(spec.to_toml()))
     assert again.to_dict() == spec.to_dict()
     assert {r.code for r in spec.rules} >= {"R01_GRADE", "R04_ARREARS"}
+    assert spec.calibration == "platt"  # the default stays out of the file
+    assert "calibration" not in spec.to_dict()["model"]
+    beta = StrategySpec.from_dict({**spec.to_dict(), "model": {
+        **spec.to_dict()["model"], "calibration": "beta"}})
+    assert beta.calibration == "beta"
+    assert StrategySpec.from_dict(__import__("tomllib").loads(beta.to_toml())) == beta
 
 
 def test_bad_specs_are_refused_with_reasons(tmp_path):
@@ -40,6 +46,10 @@ def test_bad_specs_are_refused_with_reasons(tmp_path):
     bad.write_text('[strategy]\nname = "x"\n[[rules]]\ncode = "R"\nrequire = "import os"\n',
                    encoding="utf-8")
     with pytest.raises(tc.strategy.RuleError, match="syntax"):
+        StrategySpec.from_toml(bad)
+    bad.write_text('[strategy]\nname = "x"\n[model]\ncalibration = "magic"\n',
+                   encoding="utf-8")
+    with pytest.raises(ValueError, match="calibration must be one of"):
         StrategySpec.from_toml(bad)
     bad.write_text('[strategy]\nname = "x"\n[extras]\n', encoding="utf-8")
     with pytest.raises(ValueError, match="unknown table"):
