@@ -192,6 +192,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
 
     from ..data import TaxDataset
     from ..errors import TaxDataError
+    from ..features import feature_ids
 
     if (args.as_of is None) == (args.pairs is None):
         raise ValueError("give exactly one of --as-of DATE or --pairs FILE")
@@ -216,6 +217,17 @@ def _cmd_features(args: argparse.Namespace) -> int:
     gov = _governance(args)
     governed = dict(features=features, purpose=args.purpose,
                     at=_consent_at(args.consent_at), progress=not args.quiet)
+    if stream and not args.pairs and out.suffix == ".parquet":  # bounded memory, to the file
+        out.parent.mkdir(parents=True, exist_ok=True)
+        res = gov.features_folder(args.data, as_of, chunk_size=args.chunk_size or 25_000,
+                                  n_jobs=args.jobs, strict_uscc=not args.lenient_uscc,
+                                  out=out, **governed)
+        no = res["reasons"]
+        print(f"{res['rows']:,} rows × {len(features or feature_ids())} features → {out} in "
+              f"{time.perf_counter() - t0:.1f} s" + (
+                  f"; {res['not_processed']:,} not processed without a live authorisation ("
+                  + ", ".join(f"{k} {v:,}" for k, v in no.items()) + ")" if no else ""))
+        return EXIT_OK
     if stream:  # Parquet folder: chunks of enterprises, bounded memory
         X = gov.features_folder(args.data, as_of, chunk_size=args.chunk_size or 25_000,
                                 n_jobs=args.jobs, strict_uscc=not args.lenient_uscc,

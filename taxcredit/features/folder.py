@@ -34,9 +34,12 @@ RANGES_PER_JOB = 2
 
 def _chunk_results(path, pairs: pd.DataFrame | None, as_of, wanted: list[str],
                    chunk_size: int, start: int, stop: int | None, validate: bool,
-                   strict_uscc: bool, read_ahead: int,
+                   strict_uscc: bool, read_ahead: int, only: frozenset | None = None,
                    ) -> Iterator[tuple[pd.DataFrame, np.ndarray | None]]:
-    """Features of chunks ``start..stop-1``: ``(X, rows)``, ``rows`` the pair positions."""
+    """Features of chunks ``start..stop-1``: ``(X, rows)``, ``rows`` the pair positions.
+
+    With ``only`` (one as-of date), each chunk is cut to those enterprises first.
+    """
     from ..data.stream import iter_folder
 
     norm_uscc = (pairs["uscc"].astype("str").str.strip().str.upper()
@@ -46,6 +49,13 @@ def _chunk_results(path, pairs: pd.DataFrame | None, as_of, wanted: list[str],
                          start_chunk=start, stop_chunk=stop)
     for chunk in chunks:
         if pairs is None:
+            if only is not None:
+                ids = chunk.enterprise_ids
+                keep = ids[ids.isin(only)]
+                if not len(keep):
+                    continue
+                if len(keep) < len(ids):
+                    chunk = chunk.select(keep)
             yield build_features(chunk, as_of, features=wanted, chunk_size=chunk_size), None
             continue
         pos = _positions(norm_uscc, chunk.enterprise_ids)
@@ -56,10 +66,10 @@ def _chunk_results(path, pairs: pd.DataFrame | None, as_of, wanted: list[str],
 
 
 def _range_part(path, pairs, as_of, wanted, chunk_size, start, stop, validate, strict_uscc,
-                part_file: str | None):
+                part_file: str | None, only: frozenset | None = None):
     """One worker's range: its results, or (``part_file``) the path it wrote them to."""
     results = _chunk_results(path, pairs, as_of, wanted, chunk_size, start, stop, validate,
-                             strict_uscc, read_ahead=0)
+                             strict_uscc, read_ahead=0, only=only)
     if part_file is None:
         return list(results)
     writer = None
@@ -92,6 +102,7 @@ def build_features_folder(
     progress: bool = False,
     validate: bool = True,
     strict_uscc: bool = True,
+    only: Iterable[str] | None = None,
 ) -> pd.DataFrame | None:
     """:func:`build_features` straight from a Parquet folder, in bounded memory.
 
@@ -123,6 +134,9 @@ def build_features_folder(
     validate, strict_uscc : bool
         Validate each chunk (see ``iter_folder``); a folder that ``taxcredit validate`` found
         clean and that has not changed since is not validated again.
+    only : iterable of str, optional
+        With one as-of date: compute only these enterprises (validated codes); the others
+        get no row. (Governed runs use it to leave unauthorised enterprises alone.)
 
     Examples
     --------
@@ -142,12 +156,17 @@ def build_features_folder(
     if unknown:
         raise KeyError(f"unknown feature id(s) {unknown}; see taxcredit.features.catalog()")
     pairs = as_of if isinstance(as_of, pd.DataFrame) else None
+    if only is not None:
+        if pairs is not None:
+            raise ValueError("only= selects enterprises for one as-of date; with pairs, "
+                             "give only the pairs wanted")
+        only = frozenset(str(u) for u in only)
     n_chunks = _n_chunks(path, chunk_size)
     write_here = out is not None and pairs is None
     scratch = None
     if n_jobs == 1 or n_chunks is None or n_chunks < 2:
         events = _single(_chunk_results(path, pairs, as_of, wanted, chunk_size, 0, None,
-                                        validate, strict_uscc, read_ahead=0))
+                                        validate, strict_uscc, read_ahead=0, only=only))
         total = n_chunks
     else:
         n_ranges = min(n_chunks, n_jobs * RANGES_PER_JOB)
@@ -157,7 +176,7 @@ def build_features_folder(
                                             dir=Path(out).resolve().parent))
         tasks = (delayed(_range_part)(
             path, pairs, as_of, wanted, chunk_size, int(a), int(b), validate, strict_uscc,
-            None if scratch is None else str(scratch / f"part-{i:05d}.parquet"))
+            None if scratch is None else str(scratch / f"part-{i:05d}.parquet"), only)
             for i, (a, b) in enumerate(pairwise(bounds)))
         parts = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(tasks)
         events = _flatten(parts, scratch is not None)

@@ -262,14 +262,19 @@ class Governance:
         return self._features(_pairs(ds, as_of), compute, features, purpose, at, now)
 
     def features_folder(self, path, as_of, *, features=None,
-                        purpose: str = "credit_assessment", at=None, now=None,
-                        **kwargs) -> pd.DataFrame:
+                        purpose: str = "credit_assessment", at=None, now=None, out=None,
+                        **kwargs) -> pd.DataFrame | dict:
         """:func:`~taxcredit.features.build_features_folder` (streamed) with consent.
 
         As :meth:`features`, for a Parquet folder: features are computed for the authorised
         pairs only (the folder is still streamed whole, chunk by chunk, and the declared
         columns of every enterprise in a chunk are read before the others are left aside).
-        The result is held in memory.
+
+        With ``out`` (a ``.parquet`` path) and one as-of date the rows are written there in
+        bounded memory, every enterprise in the folder's order (the unauthorised ones with
+        missing features and their ``consent``), category features as text; a summary is
+        returned (``rows``, ``processed``, ``not_processed``). Otherwise the frame is
+        returned.
         """
         import pyarrow.parquet as pq
 
@@ -280,12 +285,80 @@ class Governance:
         else:
             ids = pq.read_table(Path(path) / "enterprises.parquet", columns=["uscc"])
             pairs = pd.DataFrame({"uscc": normalise_uscc(ids.column("uscc").to_pylist()),
-                                  "as_of": pd.Timestamp(as_of)})
+                                  "as_of": as_of_dates([as_of])[0]})
+            if out is not None:
+                return self._features_streamed(path, pairs, features, purpose, at, now,
+                                               Path(out), kwargs)
 
         def compute(keep, wanted):
             return build_features_folder(path, keep, features=wanted, **kwargs)
 
-        return self._features(pairs, compute, features, purpose, at, now)
+        X = self._features(pairs, compute, features, purpose, at, now)
+        if out is None:
+            return X
+        X.reset_index().to_parquet(out, index=False)
+        return {"rows": len(X), "processed": int((X["consent"] == "ok").sum()),
+                "not_processed": int((X["consent"] != "ok").sum())}
+
+    def _features_streamed(self, path, pairs: pd.DataFrame, features, purpose, at, now,
+                           out: Path, kwargs: dict, block: int = 65_536) -> dict:
+        """Write the governed features of one date to ``out``, block by block."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from ..features import FEATURES, build_features_folder, feature_ids
+
+        wanted = list(features) if features is not None else feature_ids()
+        kinds = {f.id: f.kind for f in FEATURES}
+        ok, reason = self.admit_pairs(pairs, purpose, tables=tables_read(wanted), at=at,
+                                      now=now)
+        scratch = out.with_name(f".{out.name}.authorised")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        writer = None
+        try:
+            batches = iter(())
+            if ok.any():
+                day = str(pd.Timestamp(pairs["as_of"].iloc[0]).date())
+                build_features_folder(path, day, features=wanted, out=scratch,
+                                      only=pairs.loc[ok, "uscc"], **kwargs)
+                batches = pq.ParquetFile(scratch).iter_batches(batch_size=block)
+            pending = pd.DataFrame()
+            for lo in range(0, max(len(pairs), 1), block):
+                sl = slice(lo, lo + block)
+                need = int(ok[sl].sum())
+                while len(pending) < need:
+                    try:
+                        more = next(batches).to_pandas()
+                    except StopIteration:
+                        raise RuntimeError("fewer feature rows than authorised enterprises"
+                                           ) from None
+                    pending = more if pending.empty else pd.concat([pending, more],
+                                                                   ignore_index=True)
+                got, pending = pending.iloc[:need], pending.iloc[need:]
+                part = place([got.set_index(["uscc", "as_of"])] if need else [],
+                             pairs.iloc[sl].reset_index(drop=True), ok[sl])
+                part = part.reindex(columns=wanted)
+                for c in wanted:  # one type per column, whoever is in the block
+                    part[c] = part[c].astype("str" if kinds.get(c) == "category" else
+                                             "float64")
+                part["consent"] = reason[sl]
+                table = pa.Table.from_pandas(self._finish(part).reset_index(),
+                                             preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(out, table.schema)
+                writer.write_table(table.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
+            scratch.unlink(missing_ok=True)
+        self._audit(event="features", purpose=purpose, features=len(wanted),
+                    input_hmac=_fingerprint(pairs["uscc"] + "@" + pairs["as_of"].astype(str),
+                                            self.key),
+                    processed=int(ok.sum()), not_processed=int((~ok).sum()), streamed=True,
+                    **self._ids(pairs["uscc"]))
+        return {"rows": len(pairs), "processed": int(ok.sum()),
+                "not_processed": int((~ok).sum()),
+                "reasons": pd.Series(reason[~ok]).value_counts().to_dict()}
 
     def _features(self, pairs, compute, features, purpose, at, now) -> pd.DataFrame:
         from ..features import feature_ids

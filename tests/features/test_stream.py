@@ -227,3 +227,14 @@ def test_a_code_written_full_width_in_every_table_streams_like_its_ascii_form(fo
     got = tc.build_features_folder(copy, "2025-06-30", chunk_size=100)
     pd.testing.assert_frame_equal(got, want)  # validation normalised it, nothing lost
     assert got.loc[code].notna().sum(axis=1).iloc[0] > 20
+
+
+def test_only_some_enterprises(folder):
+    ids = list(pq.read_table(folder / "enterprises.parquet").column("uscc").to_pylist())
+    some = ids[5:900:7]
+    got = tc.build_features_folder(folder, "2025-06-30", chunk_size=250, only=some)
+    want = tc.build_features(tc.TaxDataset.from_folder(folder).select(some), "2025-06-30")
+    pd.testing.assert_frame_equal(got, want)
+    with pytest.raises(ValueError, match="only="):
+        tc.build_features_folder(folder, pd.DataFrame({"uscc": some, "as_of": "2025-06-30"}),
+                                 only=some)

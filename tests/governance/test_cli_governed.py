@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import stat
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -199,3 +200,23 @@ def _consent_file(folder):
                   "purposes": ["credit_assessment"], "granted_at": ["2025-01-01"],
                   "expires_at": ["2026-01-01"]}).to_csv(path, index=False)
     return path
+
+
+def test_streamed_governed_features_equal_the_in_memory_ones(folder, tmp_path):
+    run = ["features", str(folder), "--as-of", AS_OF, "--quiet", "--consent-at", "as-of",
+           "--chunk-size", "400"]
+    assert main([*run, "--out", str(tmp_path / "s.parquet"), "--jobs", "2"]) == 0  # streamed
+    assert main([*run, "--out", str(tmp_path / "m.csv")]) == 0  # in memory
+    got = pd.read_parquet(tmp_path / "s.parquet")
+    want = pd.read_csv(tmp_path / "m.csv", dtype={"uscc": str})
+    assert list(got.columns) == list(want.columns)
+    assert list(got["uscc_key"]) == list(want["uscc_key"])  # every enterprise, in order
+    assert list(got["consent"]) == list(want["consent"])
+    ok = (got["consent"] == "ok").to_numpy()
+    assert 0 < ok.sum() < len(ok)
+    for c in ("tax_12m", "sales_yoy", "arrears_now"):
+        np.testing.assert_allclose(got[c].to_numpy(dtype=float), want[c].to_numpy(dtype=float),
+                                   rtol=1e-12, equal_nan=True)
+        assert got.loc[~ok, c].isna().all()
+    assert list(got["industry_section"].fillna("")) == list(want["industry_section"].fillna(""))
+    assert not list(tmp_path.glob(".*authorised*"))  # the scratch file is gone
