@@ -29,7 +29,7 @@ from .features.engine import as_of_dates, build_features
 from .governance import Governance, consent_reasons, merge_refusals, tables_read
 from .governance.consent import normalise_uscc
 from .governance.masking import conceal
-from .profile import join_profiles, needed_features, profiler_for
+from .profile import DIMENSIONS_OUT, join_profiles, needed_features, profiler_for
 from .strategy import load_strategy
 
 __all__ = ["score_folder"]
@@ -68,8 +68,12 @@ def _score_range(strategy_dir: str, data: str, as_of: str, chunk_size: int, star
     if profiler is not None:
         need = list(dict.fromkeys([*need, *needed_features(profiler)]))
     done = 0
-    # every engine step runs, so read every declared input (not only the needed features')
-    chunks = iter_folder(data, chunk_size, columns=feature_inputs(None), validate=validate,
+    # data minimisation by table: only the tables the needed features declare (each feature
+    # is exact from its declared tables); every engine step of those tables runs, so all
+    # their declared columns are read
+    tables = set(tables_read(need))
+    columns = {t: c for t, c in feature_inputs(None).items() if t in tables}
+    chunks = iter_folder(data, chunk_size, columns=columns, validate=validate,
                          start_chunk=start, stop_chunk=stop)
     for k, chunk in zip(range(start, stop), chunks, strict=False):
         part = Path(parts) / f"part-{k:06d}.parquet"
@@ -112,7 +116,13 @@ def _decide_governed(strategy, profiler, chunk, as_of, need, lang, allowed: froz
     if ok.any():
         sub = chunk if ok.all() else chunk.select(usccs[ok].tolist())
         parts.append(_decide_chunk(strategy, profiler, sub, as_of, need, lang))
-    return merge_refusals(parts, pairs, ok, reason, lang)
+    out = merge_refusals(parts, pairs, ok, reason, lang)
+    if profiler is not None:  # a chunk without any authorised enterprise: the same columns
+        for c, kind in DIMENSIONS_OUT:
+            if c not in out:
+                out[c] = None if kind == "string" else np.nan
+        out = out[[*(c for c in out.columns if c != "consent"), "consent"]]
+    return out
 
 
 def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_jobs: int = 1,

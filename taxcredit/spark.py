@@ -230,12 +230,15 @@ def score(tables: Mapping[str, object], strategy, as_of, *, lang: str = "zh",
                 out = conceal(out, key) if key is not None else out
             out = out.reset_index()
             out["as_of"] = pd.to_datetime(out["as_of"]).dt.date
-            _text_columns(out, ["rule_hits", "rule_messages", "grade", "reason_1", "reason_2",
-                                "reason_3", "decision", *(["strengths", "weaknesses"]
-                                                          if profile else [])])
+            typed = [c.split() for c in schema.split(", ")]
+            # a batch whose enterprises were all refused has no computed column: add them
+            out = out.reindex(columns=[c for c, _ in typed])
+            _text_columns(out, [c for c, t in typed if t == "string" and c != "uscc"])
+            for c, t in typed:
+                if t == "double":
+                    out[c] = out[c].astype(float)
             out["uscc"] = out["uscc"].astype(str)
-            cols = [c.split()[0] for c in schema.split(", ")]
-            yield pa.RecordBatch.from_pandas(out[cols], preserve_index=False)
+            yield pa.RecordBatch.from_pandas(out, preserve_index=False)
 
     return wide.mapInArrow(run, schema)
 
@@ -329,7 +332,7 @@ def _admit(governance: Governance, enterprises, strategy: Strategy, as_of: str, 
                                         at=consent_at)
     governance.audit_decisions(strategy, pairs, pd.Series(np.where(ok, "to_decide",
                                                                    NOT_PROCESSED)),
-                               engine="spark")
+                               event="decide_start", engine="spark")
     return ((frozenset(usccs[ok]), dict(zip(usccs[~ok], reason[~ok], strict=True))),
             governance.key if governance.mask else None)
 

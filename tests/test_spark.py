@@ -103,9 +103,22 @@ def test_governed_scoring_on_spark_equals_the_governed_in_process_one(world, tmp
     assert _text(got["decision"]) == _text(want["decision"].astype(object))
     np.testing.assert_array_equal(got["pd"].to_numpy(dtype=float),
                                   want["pd"].to_numpy(dtype=float))
-    assert [r["event"] for r in log.records()] == ["decide", "decide"]
+    assert [r["event"] for r in log.records()] == ["decide_start", "decide"]
     assert log.records()[0]["engine"] == "spark"
     masked = Governance(reg, actor="spark-batch", key=b"k" * 32)
     out = tcs.score(tables, strategy, AS_OF, governance=masked, consent_at="as_of").toPandas()
     assert out["uscc"].str.contains("********", regex=False).all()
     assert out["uscc_key"].nunique() == len(out) == 10_000
+
+
+def test_governed_spark_batches_where_nobody_is_authorised(world):
+    from taxcredit.governance import ConsentRegistry, Governance
+
+    ds, strategy, tables = world
+    nobody = ConsentRegistry(ds["consents"].iloc[:0])
+    gov = Governance(nobody, actor="spark-batch", mask=False)
+    out = tcs.score(tables, strategy, AS_OF, profile=True, features=True, governance=gov,
+                    consent_at="as_of").toPandas()
+    assert len(out) == 10_000 and set(out["decision"]) == {"not_processed"}
+    assert out["profile_score"].isna().all() and out["strengths"].isna().all()
+    assert out["f_tax_12m"].isna().all() and set(out["consent"]) == {"none"}

@@ -12,7 +12,7 @@ records (events, grades, payments due) use the as-of date itself: "in the 12 mon
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 import pandas as pd
@@ -265,8 +265,21 @@ FEATURES: tuple[Feature, ...] = (
       kind="category"),
 )
 
+#: Features that tell "no history" (missing) from zero by the VAT returns known at the as-of
+#: date, so they read ``vat_returns`` too (an authorisation's scope must cover it).
+_VAT_HISTORY = frozenset({
+    "invoice_count_12m", "red_invoice_ratio_12m", "void_invoice_ratio_12m", "n_buyers_avg_12m",
+    "top1_buyer_share", "top5_buyer_share", "buyer_hhi", "n_suppliers_avg_12m",
+    "input_output_ratio", "max_invoice_gap_24m", "headcount", "headcount_chg_6m", "tax_12m",
+    "tax_yoy", "avg_annual_tax_24m", "tax_paid_months_24m", "late_payments_24m",
+    "arrears_now", "arrears_months_12m", "arrears_max_duration_24m", "fees_penalties_24m",
+    "liabilities_to_tax"})
+FEATURES = tuple(replace(f, inputs=tuple(dict.fromkeys((*f.inputs, *_VAT_S))))
+                 if f.id in _VAT_HISTORY else f for f in FEATURES)
+
 _BY_ID = {f.id: f for f in FEATURES}
 assert len(_BY_ID) == len(FEATURES), "duplicate feature ids"
+assert _VAT_HISTORY <= set(_BY_ID), "unknown feature id in _VAT_HISTORY"
 
 
 def feature_ids(*, kind: str | None = None) -> list[str]:

@@ -44,14 +44,16 @@ def _chunk_results(path, pairs: pd.DataFrame | None, as_of, wanted: list[str],
 
     norm_uscc = (pairs["uscc"].astype("str").str.strip().str.upper()
                  if pairs is not None else None)
+    # one hash table for the whole range (a set given to isin is re-hashed on every call)
+    wanted_ids = pd.Index(sorted(only), dtype=object) if only is not None else None
     chunks = iter_folder(path, chunk_size, columns=feature_inputs(None), validate=validate,
                          strict_uscc=strict_uscc, read_ahead=read_ahead,
                          start_chunk=start, stop_chunk=stop)
     for chunk in chunks:
         if pairs is None:
-            if only is not None:
+            if wanted_ids is not None:
                 ids = chunk.enterprise_ids
-                keep = ids[ids.isin(only)]
+                keep = ids[wanted_ids.get_indexer(ids.astype(object)) >= 0]
                 if not len(keep):
                     continue
                 if len(keep) < len(ids):

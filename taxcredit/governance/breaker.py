@@ -101,8 +101,8 @@ class CircuitBreaker:
 
     def _tag(self, usccs: Iterable[str]) -> list[str]:
         """Keyed tags of the enterprises: the state file holds no USCC."""
-        return [hmac.new(self.key, str(u).encode(), hashlib.sha256).hexdigest()[:16]
-                for u in dict.fromkeys(usccs)]
+        return [hmac.new(self.key, b"breaker:" + str(u).encode(), hashlib.sha256).hexdigest()[:16]
+                for u in dict.fromkeys(usccs)]  # not the outputs' uscc_key, though one key
 
     # ------------------------------------------------------------------ state
     @contextmanager

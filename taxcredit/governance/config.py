@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,13 +213,19 @@ def _read_key(path: Path, *, create: bool) -> bytes:
         if not create:
             raise ConsentError(f"{path}: no such key file (governance key_file)")
         path.parent.mkdir(parents=True, exist_ok=True)
+        # written whole under a temporary name, then linked into place: a process starting at
+        # the same moment sees no key or the whole key, never a half-written one
+        fd, tmp = tempfile.mkstemp(prefix=".audit-key-", dir=path.parent)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            pass
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
+            os.write(fd, secrets.token_hex(32).encode())
+            os.fsync(fd)
+            os.close(fd)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:  # another process made it first: use theirs
+                pass
+        finally:
+            os.unlink(tmp)
     secret = path.read_bytes().strip()
     if len(secret) < 16:
         raise ConsentError(f"{path}: the fingerprint key must be at least 16 bytes")

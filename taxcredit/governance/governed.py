@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..data import TaxDataset
 from ..data.ids import mask_uscc_array
-from ..errors import TaxDataError
+from ..errors import AccessRefused, TaxDataError
 from ..features import feature_inputs
 from ..features.engine import as_of_dates
 from ..strategy import Strategy
@@ -121,7 +121,14 @@ class Governance:
         res.index = usccs.to_numpy()
         if self.breaker is not None:
             never = usccs[(res["reason"] == "none").to_numpy()].nunique()
-            self.breaker.check(self.actor, usccs.unique(), at=now, without_consent=never)
+            was_open = self.breaker.tripped(self.actor) is not None
+            try:
+                self.breaker.check(self.actor, usccs.unique(), at=now, without_consent=never)
+            except AccessRefused as exc:  # the trip is audited by the breaker; every
+                if was_open:              # refusal after it is on record too
+                    self._audit(event="refused", purpose=purpose, why=str(exc),
+                                n=len(usccs))
+                raise
         return res
 
     def _audit(self, **fields) -> None:
@@ -221,7 +228,7 @@ class Governance:
         parts = []
         if ok.any():
             keep = pairs[ok]
-            sub = ds.select(keep["uscc"].unique())
+            sub = only_tables(ds.select(keep["uscc"].unique()), tables)
             parts.append(strategy.decide(sub, keep.reset_index(drop=True), lang=lang,
                                          reasons=reasons))
         out = merge_refusals(parts, pairs, ok, reason, lang)
@@ -256,8 +263,9 @@ class Governance:
         from ..features import build_features
 
         def compute(keep, wanted):
-            return build_features(ds.select(keep["uscc"].unique()), as_of=keep,
-                                  features=wanted, **kwargs)
+            return build_features(only_tables(ds.select(keep["uscc"].unique()),
+                                              tables_read(wanted)),
+                                  as_of=keep, features=wanted, **kwargs)
 
         return self._features(_pairs(ds, as_of), compute, features, purpose, at, now)
 
@@ -399,7 +407,7 @@ class Governance:
         ok, reason = self.admit_pairs(pairs, purpose, tables=tables_read(need), at=at,
                                       now=now)
         keep = pairs[ok].reset_index(drop=True)
-        sub = ds.select(keep["uscc"].unique())
+        sub = only_tables(ds.select(keep["uscc"].unique()), tables_read(need))
         computed = [build_profiles(sub, keep, profiler=profiler, lang=lang, detail=detail)
                     ] if ok.any() else []
         out = place(computed, pairs, ok)
@@ -527,23 +535,6 @@ class Governance:
                              "of the book: were they written with another key (governance "
                              "key_file)?")
         return previous.assign(uscc=codes)[pd.notna(codes)]
-    def _unmask_previous(self, previous, usccs: pd.Series):
-        """Give a masked previous run's alerts back their codes, through ``uscc_key``."""
-        if previous is None or previous.empty or "uscc" not in previous:
-            return previous
-        if not previous["uscc"].astype(str).str.contains("*", regex=False).any():
-            return previous
-        if PSEUDONYM not in previous:
-            raise ValueError("the previous alerts are masked and carry no uscc_key: they "
-                             "cannot be matched with this run's (keep the uscc_key column)")
-        known = pd.Series(usccs.to_numpy(), index=pseudonym(usccs, self.key).to_numpy())
-        known = known[~known.index.duplicated()]
-        codes = known.reindex(previous[PSEUDONYM].astype(str)).to_numpy()
-        if pd.isna(codes).all() and len(codes):
-            raise ValueError("none of the previous alerts' uscc_key matches an enterprise "
-                             "of the book: were they written with another key (governance "
-                             "key_file)?")
-        return previous.assign(uscc=codes)[pd.notna(codes)]
 
     def monitor(self, ds: TaxDataset, as_of, *, book=None, config=None, previous=None,
                 lang: str = "zh", at=None, now=None) -> pd.DataFrame:
@@ -613,6 +604,12 @@ def _now(now) -> pd.Timestamp:
     return now_in_beijing() if now is None else as_beijing(now)
 
 
+def only_tables(ds: TaxDataset, tables) -> TaxDataset:
+    """Return ``ds`` with only ``tables`` (and ``enterprises``): what the consent covered."""
+    keep = {"enterprises", *tables}
+    return TaxDataset({t: df for t, df in ds.tables.items() if t in keep})
+
+
 def tables_read(features) -> list[str]:
     """Return the tables ``features`` read (what an authorisation's scope must cover)."""
     return sorted(feature_inputs(list(features)))
@@ -661,7 +658,11 @@ def place(computed: list[pd.DataFrame], pairs: pd.DataFrame, ok: np.ndarray,
         raise RuntimeError(f"{len(done)} rows computed for {n_ok} authorised pairs")
     if n_ok and "uscc" in (done.index.names or []):
         got = done.index.get_level_values("uscc").astype(str).to_numpy()
-        if not np.array_equal(got, pairs["uscc"].to_numpy()[ok].astype(str)):
+        same = np.array_equal(got, pairs["uscc"].to_numpy()[ok].astype(str))
+        if same and "as_of" in done.index.names:
+            same = np.array_equal(done.index.get_level_values("as_of").to_numpy(
+                dtype="datetime64[ns]"), pairs["as_of"].to_numpy(dtype="datetime64[ns]")[ok])
+        if not same:
             raise RuntimeError("computed rows are not in the order of the authorised pairs")
     no = refused if refused is not None else pd.DataFrame(index=range(len(ok) - n_ok))
     both = pd.concat([done.reset_index(drop=True), no.reset_index(drop=True)],

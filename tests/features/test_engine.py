@@ -82,6 +82,21 @@ def test_feature_inputs_cover_what_the_engine_reads(pop):
                                   tc.build_features(pop, as_of="2025-06-30"))
 
 
+def test_each_feature_needs_only_the_tables_it_declares(pop):
+    """A consent scoped to a feature's declared tables is enough to compute it exactly."""
+    small = pop.select(pop.enterprise_ids[:600])
+    full = tc.build_features(small, as_of="2025-06-30")
+    for f in tc.features.feature_ids():
+        tables = tc.features.feature(f).tables
+        slim = tc.TaxDataset({t: small[t] for t in ("enterprises", *tables) if t in small})
+        got = tc.build_features(slim, as_of="2025-06-30", features=[f])[f]
+        if full[f].dtype.name == "category":
+            assert got.astype(str).equals(full[f].astype(str)), f
+        else:
+            np.testing.assert_allclose(got.to_numpy(float), full[f].to_numpy(float),
+                                       equal_nan=True, err_msg=f)
+
+
 @pytest.mark.slow
 def test_catalog_directions_agree_with_synthetic_outcomes():
     ds = tc.datasets.make_population(n_enterprises=25_000, months=48, seed=77)

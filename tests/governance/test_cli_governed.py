@@ -149,6 +149,7 @@ def test_governance_file_bank_breaker_and_actor_limits(folder, tmp_path, capsys)
     events = [(r["event"], r["actor"]) for r in AuditLog(log).records()]
     assert ("breaker_tripped", "analyst") in events and ("features", "nightly") in events
     assert ("features", "analyst") not in events
+    assert events.count(("refused", "analyst")) == 1  # the second run, the breaker open
     CircuitBreaker(audit=AuditLog(log), state=cfg.parent / "breaker.json").reset(
         "analyst", by="supervisor-1", note="ticket 42")
     assert AuditLog(log).records()[-1]["event"] == "breaker_reset"

@@ -82,7 +82,7 @@ def test_wrong_purpose_and_tripped_breaker_are_refused_and_audited(world, tmp_pa
     with pytest.raises(AccessRefused, match="suspended since"):
         gov.decide(strategy, ds, pd.DataFrame({"uscc": usccs[:2], "as_of": AS_OF}), now=NOW)
     events = [r["event"] for r in log.records()]
-    assert events == ["refused", "breaker_tripped"]
+    assert events == ["refused", "breaker_tripped", "refused"]  # purpose, trip, still open
     assert verify_log(log.path).ok
 
 
@@ -293,3 +293,35 @@ def test_consent_scope_counts_for_training_and_breaker_state_holds_no_code(world
     text = state.read_text(encoding="utf-8")
     assert not any(u in text for u in usccs[:5]) and len(json.loads(text)["analyst"][
         "enterprises"]) == 5
+
+
+def test_consent_reasons_fail_closed_and_place_checks_the_order():
+    from taxcredit.governance import consent_reasons
+    from taxcredit.governance.governed import place
+
+    usccs = pd.Series(["A", "B", "C"])
+    got = consent_reasons(usccs, frozenset({"A"}), {"B": "expired"})
+    assert got.tolist() == ["ok", "expired", "none"]  # C: known to neither → not processed
+    assert consent_reasons(usccs, frozenset(), {}).tolist() == ["none"] * 3
+    pairs = pd.DataFrame({"uscc": ["A", "B"], "as_of": pd.Timestamp("2025-06-30")})
+    computed = pd.DataFrame({"x": [1.0, 2.0]}, index=pd.MultiIndex.from_frame(pairs[::-1]))
+    with pytest.raises(RuntimeError, match="order"):
+        place([computed], pairs, np.array([True, True]))
+    later = pd.DataFrame({"x": [1.0]}, index=pd.MultiIndex.from_frame(
+        pairs.head(1).assign(as_of=pd.Timestamp("2025-07-31"))))
+    with pytest.raises(RuntimeError, match="order"):
+        place([later], pairs, np.array([True, False]))
+
+
+def test_the_home_key_is_made_once_when_processes_race(tmp_path):
+    import multiprocessing as mp
+    from functools import partial
+
+    from taxcredit.governance.config import _read_key
+
+    for trial in range(5):
+        path = tmp_path / f"k{trial}" / "audit.key"
+        with mp.get_context("fork").Pool(4) as pool:
+            keys = pool.map(partial(_read_key, create=True), [path] * 8)
+        assert len(set(keys)) == 1 and len(keys[0]) == 64
+        assert not list(path.parent.glob(".audit-key-*"))  # no temporary left behind

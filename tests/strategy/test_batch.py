@@ -187,3 +187,22 @@ def test_governed_batch_fails_closed_on_codes_written_differently(setup, tmp_pat
     row = got[got["uscc"] == code]
     assert len(row) == 1 and row["decision"].iloc[0] == "not_processed"
     assert row["consent"].iloc[0] == "none" and pd.isna(row["pd"].iloc[0])
+
+
+def test_governed_batch_with_profiles_and_chunks_where_nobody_is_authorised(setup, tmp_path):
+    data, _, _ = setup
+    ds = tc.TaxDataset.from_folder(data)
+    strategy = tc.strategies.get("sme_scorecard").fit(ds)
+    tc.profile.fit_reference(strategy, ds)
+    folder = strategy.save(tmp_path / "strategy")
+    first = ds["enterprises"]["uscc"].astype(str).head(100)
+    consents = pd.DataFrame({"uscc": first, "purposes": "credit_assessment",
+                             "granted_at": pd.Timestamp("2020-01-01"),
+                             "expires_at": pd.Timestamp("2030-01-01")})
+    gov = tc.Governance(tc.governance.ConsentRegistry(consents), actor="b", mask=False)
+    batch.score_folder(folder, data, "2025-06-30", tmp_path / "s.parquet", chunk_size=300,
+                       profile=True, governance=gov)  # chunks 2.. have no authorised firm
+    got = pd.read_parquet(tmp_path / "s.parquet")
+    assert len(got) == ds.n_enterprises and (got["consent"] == "ok").sum() == 100
+    assert got.loc[:99, "profile_score"].notna().all()
+    assert got.loc[100:, "profile_score"].isna().all() and got.loc[100:, "strengths"].isna().all()
