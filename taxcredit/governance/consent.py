@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..data.ids import mask_uscc_array, normalize_uscc
 from ..errors import ConsentError, PurposeError
@@ -58,12 +60,17 @@ def normalise_uscc(usccs) -> pd.Series:
 
     Missing codes raise :class:`ConsentError` (an enterprise must be named to be checked).
     """
-    s = pd.Series(list(usccs), dtype="str")
+    if isinstance(usccs, pd.Series | pd.Index):
+        s = pd.Series(usccs.to_numpy(), dtype="str")
+    else:
+        s = pd.Series(list(usccs), dtype="str")
     if s.isna().any():
         rows = np.flatnonzero(s.isna().to_numpy())[:5].tolist()
         raise ConsentError(f"{int(s.isna().sum())} enterprise(s) without a USCC, e.g. rows "
                            f"{rows}: every use of tax data names the enterprise")
-    dirty = s.str.contains(r"^\s|\s$|[^\x00-\x7f]|[a-z]", regex=True).to_numpy(dtype=bool)
+    dirty = pc.match_substring_regex(pa.array(s, type=pa.large_string()),
+                                     r"^\s|\s$|[^\x00-\x7f]|[a-z]").to_numpy(
+        zero_copy_only=False).astype(bool)
     if dirty.any():
         s = s.copy()
         s[dirty] = [normalize_uscc(v) for v in s[dirty]]

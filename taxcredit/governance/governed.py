@@ -54,7 +54,7 @@ def _fingerprint(values: pd.Series, key: bytes) -> str:
 
     A plain hash of one USCC could be brute-forced back from its masked form.
     """
-    text = "\n".join(sorted(values.astype(str)))
+    text = "\n".join(np.sort(values.to_numpy(dtype=str)).tolist())
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
