@@ -233,7 +233,9 @@ class ConsentRegistry:
         check_purpose(purpose)
         need = frozenset(tables or ())
         ask = pd.DataFrame({"uscc": normalise_uscc(usccs),
-                            "at": _beijing(pd.Series(list(at)), "at")})
+                            "at": _beijing(pd.Series(at).reset_index(drop=True)
+                                           if isinstance(at, pd.Series | np.ndarray)
+                                           else pd.Series(list(at)), "at")})
         if len(ask["at"]) and ask["at"].isna().any():
             raise ValueError("check_pairs: every pair needs a date")
         ask["row"] = np.arange(len(ask))

@@ -146,8 +146,8 @@ class Governance:
         """Return the moment of use checked for each row: now, its own date, or one date."""
         if isinstance(at, str) and at.replace("-", "_") == "as_of":
             return pd.Series(pd.to_datetime(dates).to_numpy())
-        return pd.Series([now if at is None else as_beijing(at)] * len(dates),
-                         dtype="datetime64[ns]")
+        moment = np.datetime64(now if at is None else as_beijing(at), "ns")
+        return pd.Series(np.full(len(dates), moment, dtype="datetime64[ns]"))
 
     def admit_pairs(self, pairs: pd.DataFrame, purpose: str, *, tables=None, at=None,
                     now=None) -> tuple[np.ndarray, np.ndarray]:

@@ -325,3 +325,16 @@ def test_the_home_key_is_made_once_when_processes_race(tmp_path):
             keys = pool.map(partial(_read_key, create=True), [path] * 8)
         assert len(set(keys)) == 1 and len(keys[0]) == 64
         assert not list(path.parent.glob(".audit-key-*"))  # no temporary left behind
+
+
+def test_pseudonym_is_the_documented_hmac():
+    """A bank's loan system can compute the same uscc_key with the key: HMAC-SHA-256, 16 hex."""
+    import hashlib
+    import hmac
+
+    from taxcredit.governance import pseudonym
+
+    key = b"bank-secret-key-0123456789"
+    codes = ["91110108551385082Q", "91310110666007217T"]
+    want = [hmac.new(key, c.encode(), hashlib.sha256).hexdigest()[:16] for c in codes]
+    assert pseudonym(codes, key).tolist() == want
