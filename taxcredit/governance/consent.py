@@ -111,6 +111,18 @@ def _split(v) -> frozenset[str]:
     return frozenset(x.strip() for x in str(v).replace(",", ";").split(";") if x.strip())
 
 
+def _canonical(col: pd.Series, empty: frozenset[str]) -> pd.Series:
+    """Each cell as ``";a;b;"`` (sorted, ``empty`` when blank), parsed once per distinct value."""
+    def text(v) -> str:
+        return ";" + ";".join(sorted(_split(v) or empty)) + ";"
+
+    try:
+        distinct = pd.unique(col)
+    except TypeError:  # lists in the cells: unhashable, parse each
+        return col.map(text).astype(object)
+    return col.map({v: text(v) for v in distinct}).astype(object)
+
+
 def _covers(scope: pd.Series, need: frozenset[str]) -> pd.Series:
     ok = pd.Series(True, index=scope.index)
     for table in need:
@@ -148,15 +160,14 @@ class ConsentRegistry:
             rows = mask_uscc_array(t.loc[bad, "uscc"].head(3)).tolist()
             raise ConsentError(f"consent table: {int(bad.sum())} authorisation(s) without a "
                                f"granted_at or expires_at date, e.g. {rows}")
-        t["purposes"] = t["purposes"].map(_split)
-        unknown = sorted(set().union(*t["purposes"]) - set(PURPOSES))
+        # kept as ";a;b;" text so checks are vectorised string matches
+        t["purposes"] = _canonical(t["purposes"], frozenset())
+        unknown = sorted(set().union(*(set(p.strip(";").split(";")) - {""}
+                                       for p in pd.unique(t["purposes"]))) - set(PURPOSES))
         if unknown:
             raise ConsentError(f"consent table: unknown purpose(s) {unknown}; the purposes are "
                                f"{list(PURPOSES)}")
-        t["scope"] = t["scope"].map(lambda v: _split(v) or frozenset({"*"}))
-        # kept as ";a;b;" text so checks are vectorised string matches
-        t["purposes"] = t["purposes"].map(lambda p: ";" + ";".join(sorted(p)) + ";")
-        t["scope"] = t["scope"].map(lambda p: ";" + ";".join(sorted(p)) + ";")
+        t["scope"] = _canonical(t["scope"], frozenset({"*"}))
         if bank is not None:
             t = t[t["bank"].astype(str) == bank]
         self.table = t.reset_index(drop=True)
