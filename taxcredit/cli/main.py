@@ -662,10 +662,11 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser(
         "train", help="fit a strategy on a data folder's applications and save it",
         description="Fit a strategy (a built-in name or a folder with strategy.toml) on the "
-                    "applications with known outcomes, each at its application date; save the "
-                    "fitted strategy with its model card.",
-        epilog="example:\n  taxcredit train --strategy sme_scorecard --data data/synthetic "
-               "--out models/sme_scorecard",
+                    "applications with known outcomes authorised for model development, each "
+                    "at its application date; save the fitted strategy with its model card.",
+        epilog="example (history: consent as of each application):\n"
+               "  taxcredit train --strategy sme_scorecard --data data/synthetic "
+               "--out models/sme_scorecard --consent-at as-of",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("--strategy", required=True, metavar="NAME|DIR")
     t.add_argument("--data", required=True, metavar="DIR")
@@ -860,7 +861,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "pairs file with columns uscc, as_of).",
         epilog="examples:\n  taxcredit features data/synthetic --as-of 2025-06-30 "
                "--out features.parquet\n"
-               "  taxcredit features data/synthetic --pairs applications.csv --out train.csv",
+               "  taxcredit features data/synthetic --pairs applications.csv --out train.csv "
+               "--purpose model_development --consent-at as-of",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     f.add_argument("data", metavar="DIR", help="folder with <table>.parquet or <table>.csv files")
     f.add_argument("--as-of", metavar="DATE", help="one as-of date for every enterprise")
