@@ -186,16 +186,10 @@ def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_
         need = strategy.spec.needed_features()
         if profile:
             need = [*need, *needed_features(profiler_for(strategy))]
-        usccs = normalise_uscc(pq.read_table(data / "enterprises.parquet", columns=["uscc"])
-                               .column("uscc").to_pylist())
-        pairs = pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp(as_of)})
-        ok, reason = governance.admit_pairs(pairs, "credit_assessment", tables=tables_read(need),
-                                            at=consent_at)
-        refused = dict(zip(usccs[~ok], reason[~ok], strict=True))
-        consent = (frozenset(usccs[ok]), refused)
-        governance.audit_decisions(strategy, pairs, pd.Series(np.where(ok, "to_decide",
-                                                                       "not_processed")),
-                                   event="decide_start", batch=str(out.name))
+        pairs, allowed, refused = governance.admit_batch(
+            pq.read_table(data / "enterprises.parquet", columns=["uscc"]).column("uscc")
+            .to_pylist(), as_of, strategy, need, at=consent_at, batch=str(out.name))
+        consent = (allowed, refused)
         governed = {"refused_sha256": hashlib.sha256("\n".join(
             f"{u}:{r}" for u, r in sorted(refused.items())).encode()).hexdigest(),
             "mask": governance.mask, "key_sha256": hashlib.sha256(governance.key).hexdigest()}

@@ -25,7 +25,6 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,7 +34,7 @@ from .data.schema import SCHEMAS
 from .features import build_features as _build_features
 from .features import feature_ids
 from .features.engine import as_of_dates
-from .governance import NOT_PROCESSED, Governance, consent_reasons, merge_refusals, tables_read
+from .governance import Governance, consent_reasons, merge_refusals
 from .governance.consent import normalise_uscc
 from .governance.masking import conceal
 from .strategy import Strategy, load_strategy
@@ -326,15 +325,9 @@ def _admit(governance: Governance, enterprises, strategy: Strategy, as_of: str, 
            consent_at) -> tuple[tuple[frozenset, dict[str, str]], bytes | None]:
     """Check consent on the driver; audit; return (allowed, refused) and the mask key."""
     ids = [r[0] for r in enterprises.select("uscc").collect()]
-    usccs = normalise_uscc(ids)
-    pairs = pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp(as_of)})
-    ok, reason = governance.admit_pairs(pairs, "credit_assessment", tables=tables_read(need),
-                                        at=consent_at)
-    governance.audit_decisions(strategy, pairs, pd.Series(np.where(ok, "to_decide",
-                                                                   NOT_PROCESSED)),
-                               event="decide_start", engine="spark")
-    return ((frozenset(usccs[ok]), dict(zip(usccs[~ok], reason[~ok], strict=True))),
-            governance.key if governance.mask else None)
+    _, allowed, refused = governance.admit_batch(ids, as_of, strategy, need, at=consent_at,
+                                                 engine="spark")
+    return (allowed, refused), governance.key if governance.mask else None
 
 
 def build_features(tables: Mapping[str, object], as_of, *, features=None,

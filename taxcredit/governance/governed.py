@@ -235,6 +235,24 @@ class Governance:
         self.audit_decisions(strategy, pairs, out["decision"], purpose=purpose)
         return self._finish(out)
 
+    def admit_batch(self, usccs, as_of, strategy: Strategy, features, *, at=None,
+                    **fields) -> tuple[pd.DataFrame, frozenset, dict[str, str]]:
+        """Admit every enterprise of a large scoring run once, before it is spread out.
+
+        Checks credit-assessment consent for ``usccs`` at ``as_of`` (for the tables
+        ``features`` read), writes a ``decide_start`` record (with ``fields``) and returns the
+        pairs, the authorised codes and, for the others, why not — what chunk workers or
+        Spark executors need to decide only the authorised (:func:`consent_reasons`).
+        """
+        usccs = normalise_uscc(usccs)
+        pairs = pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp(as_of)})
+        ok, reason = self.admit_pairs(pairs, "credit_assessment", tables=tables_read(features),
+                                      at=at)
+        self.audit_decisions(strategy, pairs, pd.Series(np.where(ok, "to_decide",
+                                                                 NOT_PROCESSED)),
+                             event="decide_start", **fields)
+        return pairs, frozenset(usccs[ok]), dict(zip(usccs[~ok], reason[~ok], strict=True))
+
     def audit_decisions(self, strategy: Strategy, pairs: pd.DataFrame, decisions: pd.Series,
                         *, purpose: str = "credit_assessment", event: str = "decide",
                         **fields) -> None:
@@ -359,11 +377,7 @@ class Governance:
             if writer is not None:
                 writer.close()
             scratch.unlink(missing_ok=True)
-        self._audit(event="features", purpose=purpose, features=len(wanted),
-                    input_hmac=_fingerprint(pairs["uscc"] + "@" + pairs["as_of"].astype(str),
-                                            self.key),
-                    processed=int(ok.sum()), not_processed=int((~ok).sum()), streamed=True,
-                    **self._ids(pairs["uscc"]))
+        self._audit_features(pairs, ok, purpose, len(wanted), streamed=True)
         return {"rows": len(pairs), "processed": int(ok.sum()),
                 "not_processed": int((~ok).sum()),
                 "reasons": pd.Series(reason[~ok]).value_counts().to_dict()}
@@ -380,12 +394,16 @@ class Governance:
             X = pd.DataFrame(np.nan, columns=wanted, index=range(0))
         out = place([X], pairs, ok)
         out["consent"] = reason
-        self._audit(event="features", purpose=purpose, features=len(wanted),
+        self._audit_features(pairs, ok, purpose, len(wanted))
+        return self._finish(out)
+
+    def _audit_features(self, pairs: pd.DataFrame, ok: np.ndarray, purpose: str,
+                        n_features: int, **fields) -> None:
+        self._audit(event="features", purpose=purpose, features=n_features,
                     input_hmac=_fingerprint(pairs["uscc"] + "@" + pairs["as_of"].astype(str),
                                             self.key),
-                    processed=int(ok.sum()), not_processed=int((~ok).sum()),
+                    processed=int(ok.sum()), not_processed=int((~ok).sum()), **fields,
                     **self._ids(pairs["uscc"]))
-        return self._finish(out)
 
     # ------------------------------------------------------------------ profile
     def profile(self, ds: TaxDataset, as_of, *, strategy: Strategy | None = None,
