@@ -222,11 +222,8 @@ def _cmd_features(args: argparse.Namespace) -> int:
         res = gov.features_folder(args.data, as_of, chunk_size=args.chunk_size or 25_000,
                                   n_jobs=args.jobs, strict_uscc=not args.lenient_uscc,
                                   out=out, **governed)
-        no = res["reasons"]
         print(f"{res['rows']:,} rows × {len(features or feature_ids())} features → {out} in "
-              f"{time.perf_counter() - t0:.1f} s" + (
-                  f"; {res['not_processed']:,} not processed without a live authorisation ("
-                  + ", ".join(f"{k} {v:,}" for k, v in no.items()) + ")" if no else ""))
+              f"{time.perf_counter() - t0:.1f} s" + _refusal_note(res["reasons"]))
         return EXIT_OK
     if stream:  # Parquet folder: chunks of enterprises, bounded memory
         X = gov.features_folder(args.data, as_of, chunk_size=args.chunk_size or 25_000,
@@ -297,8 +294,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if refused:
         n_apps = gov.last_record["applications_authorised"] + sum(refused.values())
         print(f"left out {sum(refused.values()):,} of {n_apps:,} applications not authorised "
-              "for model development (" + ", ".join(f"{k} {v:,}" for k, v in refused.items())
-              + ")")
+              f"for model development ({_by_reason(refused)})")
     ref = profiler_for(strategy).reference_
     print(f"profile reference: {ref['n_reference']:,} enterprises at their latest application")
     print(f"saved to {folder}/ in {time.perf_counter() - t0:.1f} s")
@@ -615,14 +611,22 @@ def _governance(args: argparse.Namespace):
 
 
 def _refusals(frame, column: str = "consent") -> str:
-    """``, N not processed (reason n, …)`` for the rows without consent, or ``""``."""
+    """``; N not processed … (reason n, …)`` for the rows without consent, or ``""``."""
     if column not in frame:
         return ""
-    no = frame.loc[frame[column] != "ok", column].value_counts()
-    if not len(no):
+    return _refusal_note(frame.loc[frame[column] != "ok", column].value_counts().to_dict())
+
+
+def _refusal_note(counts: dict) -> str:
+    """``; N not processed … (reason n, …)`` from counts by reason, or ``""``."""
+    if not counts:
         return ""
-    return (f"; {int(no.sum()):,} not processed without a live authorisation ("
-            + ", ".join(f"{k} {v:,}" for k, v in no.items()) + ")")
+    return (f"; {sum(counts.values()):,} not processed without a live authorisation "
+            f"({_by_reason(counts)})")
+
+
+def _by_reason(counts: dict) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items())
 
 
 def _lenient_uscc(parser: argparse.ArgumentParser) -> None:
