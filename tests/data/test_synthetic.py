@@ -12,7 +12,7 @@ from taxcredit.data.ids import uscc_valid_mask
 from taxcredit.data.schema import SCHEMAS
 from taxcredit.data.synthetic import PopulationConfig, write_population
 from taxcredit.data.synthetic.calendar import SPRING_FESTIVAL, MonthGrid
-from taxcredit.data.synthetic.fate import calibrate_intercept
+from taxcredit.data.synthetic.fate import _normal_mean_of_sigmoid, calibrate_intercept
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,21 @@ def test_intercept_calibration_matches_quadrature_and_monte_carlo():
     assert abs(np.mean(1 / (1 + np.exp(-(a + 1.3 * z)))) - 0.03) < 5e-4
 
 
+def test_true_pd_averages_the_per_application_shock():
+    """The true PD is E[sigmoid(state + sd·Z)]: checked against adaptive quadrature."""
+    from scipy.integrate import quad
+    from scipy.stats import norm
+
+    x = np.array([-9.0, -4.2, -1.0, 0.0, 2.5])
+    got = _normal_mean_of_sigmoid(x, 0.4)
+    want = [quad(lambda z, v=v: norm.pdf(z) / (1 + np.exp(-(v + 0.4 * z))), -12, 12)[0]
+            for v in x]
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-13)
+    # sd = 0 is the plain sigmoid
+    np.testing.assert_allclose(_normal_mean_of_sigmoid(x, 0.0), 1 / (1 + np.exp(-x)),
+                               rtol=1e-12)
+
+
 def test_spring_festival_month_is_flagged():
     grid = MonthGrid("2025-12", 48)
     sf = grid.month[grid.spring_festival_month()]
@@ -133,8 +148,15 @@ def test_default_rate_and_oracle_auc(big):
     assert 0.015 < rate < 0.06, rate
     auc = roc_auc_score(lab["default_12m"].astype(int), lab["true_pd"])
     assert 0.74 < auc < 0.90, auc  # realistic: not trivially separable, not noise
-    # the truth is consistent with the observed outcomes
+    # the truth is consistent with the observed outcomes, overall and along the PD scale:
+    # in each fifth of the true PD the default count is within 3.3 standard deviations of a
+    # sum of Bernoulli(true_pd) draws (mean Σp, variance Σp(1 − p); about 2,000 rows each)
     assert abs(lab["true_pd"].mean() - rate) < 0.01
+    fifth = pd.qcut(lab["true_pd"], 5, labels=False)
+    for _, part in lab.groupby(fifth):
+        p = part["true_pd"].to_numpy()
+        z = (part["default_12m"].sum() - p.sum()) / np.sqrt(np.sum(p * (1 - p)))
+        assert abs(z) < 3.3, z
     # immature applications have no good label yet
     assert apps["default_12m"].isna().any()
 

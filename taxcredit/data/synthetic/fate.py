@@ -1,9 +1,12 @@
 """What happens to each synthetic enterprise: distress, exit, loan application and default.
 
 The true probability of default (PD) of an application depends only on what is true at the
-application month — latent health, character, youth — plus a part no data reveal. The outcome is
-drawn from that PD, and only *after* the application does a defaulter's distress show in its tax
-data (falling sales, arrears, late filings), so features taken at the application date carry no
+application month — latent health, character, youth, size. The outcome is also moved by a shock
+drawn afresh for each application that no data reveal and nothing else depends on; it is part of
+the outcome's chance, not a trait of the enterprise, so the true PD averages over it (a
+default drawn with ``sigmoid(state + shock)`` has exactly the distribution of one drawn with
+that average). Only *after* the application does a defaulter's distress show in its tax data
+(falling sales, arrears, late filings), so features taken at the application date carry no
 trace of the outcome.
 """
 
@@ -17,7 +20,7 @@ from .world import World
 
 __all__ = ["Fate", "calibrate_intercept", "simulate_fate"]
 
-# weights of the true-PD logit: −health (6-month mean), −character, young firm, unobservable
+# weights of the default logit: −health (6-month mean), −character, young firm, shock
 PD_WEIGHTS = (0.9, 0.85, 0.45, 0.4)
 # effect of firm size (per tenfold sales) on the logit
 SIZE_WEIGHT = 0.35
@@ -48,6 +51,18 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _normal_mean_of_sigmoid(x: np.ndarray, sd: float) -> np.ndarray:
+    """``E[sigmoid(x + sd·Z)]`` for ``Z ~ N(0, 1)``, elementwise (64-point Gauss–Hermite)."""
+    z, w = np.polynomial.hermite_e.hermegauss(64)
+    w = w / w.sum()
+    x = np.asarray(x, dtype=float)
+    out = np.empty_like(x)
+    for start in range(0, len(x), 65_536):  # bounded memory: 64 nodes per row
+        part = x[start:start + 65_536]
+        out[start:start + len(part)] = _sigmoid(part[:, None] + sd * z[None, :]) @ w
+    return out
+
+
 def calibrate_intercept(rate: float, sd: float) -> float:
     """Intercept ``a`` with ``E[sigmoid(a + sd·Z)] = rate`` for ``Z ~ N(0, 1)``.
 
@@ -56,12 +71,10 @@ def calibrate_intercept(rate: float, sd: float) -> float:
     """
     if not 0.0 < rate < 1.0:
         raise ValueError(f"default rate must lie in (0, 1), got {rate}")
-    x, w = np.polynomial.hermite_e.hermegauss(64)
-    w = w / w.sum()
     lo, hi = -20.0, 20.0
     for _ in range(100):
         mid = (lo + hi) / 2
-        if float(np.sum(w * _sigmoid(mid + sd * x))) < rate:
+        if float(_normal_mean_of_sigmoid(np.array([mid]), sd)[0]) < rate:
             lo = mid
         else:
             hi = mid
@@ -98,12 +111,12 @@ def simulate_fate(rng: np.random.Generator, world: World, first_filing_month: np
     alpha = calibrate_intercept(default_rate, sd) - b_y * 0.15
     # larger firms are more resilient (log10 of the sales scale around ¥1m a year)
     size = np.log10(world.annual_sales[rows] / 1e6)
-    logit = (alpha - b_h * h_app - b_c * c[rows] + b_y * young - SIZE_WEIGHT * size
-             + b_u * rng.standard_normal(len(rows)))
+    state = alpha - b_h * h_app - b_c * c[rows] + b_y * young - SIZE_WEIGHT * size
+    shock = b_u * rng.standard_normal(len(rows))
     true_pd = np.full(n, np.nan)
-    true_pd[rows] = _sigmoid(logit)
+    true_pd[rows] = _normal_mean_of_sigmoid(state, b_u)
     default = np.zeros(n, dtype=bool)
-    default[rows] = rng.random(len(rows)) < true_pd[rows]
+    default[rows] = rng.random(len(rows)) < _sigmoid(state + shock)
     lag = rng.choice(np.arange(1, 13), size=n, p=DEFAULT_LAG_WEIGHTS / DEFAULT_LAG_WEIGHTS.sum())
     default_month = np.where(default, app_month + lag, -1)
 
