@@ -5,14 +5,26 @@ own pre-bin when there are few); categorical features are ordered by event rate 
 into pre-bins of similar size. :func:`~taxcredit.modeling.partition.optimal_partition` then
 groups the pre-bins. Missing values and declared special values never enter the regular bins:
 each special group and the missing values have a bin of their own.
+
+With ``max_pvalue`` two significance tests guard against bins that fit noise:
+
+* a categorical feature first passes a chi-square test of independence between its categories
+  and the outcome (``k − 1`` degrees of freedom, on the raw categories, before any ordering by
+  event rate could bias it); not significant → one regular bin, so a code with no bearing on
+  risk (a province, a branch) gets IV 0 instead of the IV of its noise sorted into order;
+* then adjacent regular bins whose event rates do not differ significantly (two-sided z-test
+  of two proportions, pooled variance) are merged, the least significant pair first, until
+  every neighbour differs. Merging neighbours keeps a monotone or peaked trend.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2
 
 from .bins import FeatureBins
 from .metrics import ZERO_CELL
@@ -62,6 +74,61 @@ def _numeric_prebins(v: np.ndarray, max_n_prebins: int) -> np.ndarray:
     return splits[splits > uniq[0]]
 
 
+def independence_pvalue(events: np.ndarray, non_events: np.ndarray) -> float:
+    """p-value of the chi-square test of independence of a ``2 × k`` table of counts.
+
+    Columns with no rows are ignored; fewer than two columns, or an outcome that never (or
+    always) happens, give 1.0 (nothing to tell apart).
+    """
+    e, ne = np.asarray(events, dtype=float), np.asarray(non_events, dtype=float)
+    keep = (e + ne) > 0
+    e, ne = e[keep], ne[keep]
+    n = e + ne
+    te, total = e.sum(), n.sum()
+    if len(n) < 2 or te <= 0 or te >= total:
+        return 1.0
+    exp_e = n * te / total
+    exp_ne = n - exp_e
+    stat = float(np.sum((e - exp_e) ** 2 / exp_e + (ne - exp_ne) ** 2 / exp_ne))
+    return float(chi2.sf(stat, len(n) - 1))
+
+
+def two_proportion_pvalue(e1: float, n1: float, e2: float, n2: float) -> float:
+    """Two-sided p-value of the pooled z-test that two event rates are equal."""
+    if n1 <= 0 or n2 <= 0:
+        return 1.0
+    pooled = (e1 + e2) / (n1 + n2)
+    var = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+    if var <= 0:
+        return 1.0
+    z = abs(e1 / n1 - e2 / n2) / math.sqrt(var)
+    return math.erfc(z / math.sqrt(2))
+
+
+def merge_insignificant(ends: list[int], e: np.ndarray, ne: np.ndarray,
+                        max_pvalue: float) -> list[int]:
+    """Drop group boundaries between neighbours that do not differ at ``max_pvalue``.
+
+    ``ends`` are group ends over pre-bins with counts ``e``/``ne`` (as from
+    :func:`~taxcredit.modeling.partition.optimal_partition`); the least significant
+    neighbouring pair is merged first, until every remaining pair differs.
+    """
+    ends = list(ends)
+    ce = np.concatenate([[0.0], np.cumsum(e, dtype=float)])
+    cn = np.concatenate([[0.0], np.cumsum(np.asarray(e, dtype=float) + ne)])
+    while len(ends) > 1:
+        starts = [0, *ends[:-1]]
+        ge = [ce[b] - ce[a] for a, b in zip(starts, ends, strict=True)]
+        gn = [cn[b] - cn[a] for a, b in zip(starts, ends, strict=True)]
+        p = [two_proportion_pvalue(ge[g], gn[g], ge[g + 1], gn[g + 1])
+             for g in range(len(ends) - 1)]
+        worst = int(np.argmax(p))
+        if p[worst] <= max_pvalue:
+            break
+        del ends[worst]  # the boundary between groups worst and worst + 1
+    return ends
+
+
 def _choose(e: np.ndarray, ne: np.ndarray, trend: str, max_n_bins: int, min_count: float,
             ) -> tuple[list[int], str]:
     """Best grouping for ``trend`` ("auto": the better of ascending and descending by IV)."""
@@ -93,6 +160,7 @@ def fit_bins(
     specials=None,
     user_splits: Sequence | None = None,
     unseen: str = "riskiest",
+    max_pvalue: float | None = None,
 ) -> FeatureBins:
     """Fit the bins of one feature.
 
@@ -122,6 +190,10 @@ def fit_bins(
         groups (categorical; categories not listed go to the unknown treatment).
     unseen : {"riskiest", "neutral", "error"}
         How values training never saw are scored.
+    max_pvalue : float, optional
+        Significance the optimiser's bins must reach (module notes): a categorical feature's
+        chi-square test of independence, then every pair of neighbouring bins. Not applied to
+        ``user_splits``. None: no tests.
     """
     if kind not in ("numeric", "categorical"):
         raise ValueError(f"{name}: kind must be 'numeric' or 'categorical', got {kind!r}")
@@ -131,6 +203,8 @@ def fit_bins(
         raise ValueError(f"min_bin_size must be in [0, 0.5), got {min_bin_size}")
     if max_n_bins < 1 or max_n_prebins < 1:
         raise ValueError("max_n_bins and max_n_prebins must be >= 1")
+    if max_pvalue is not None and not 0 < max_pvalue <= 1:
+        raise ValueError(f"max_pvalue must be in (0, 1] or None, got {max_pvalue}")
     s = x.reset_index(drop=True) if isinstance(x, pd.Series) else pd.Series(
         np.asarray(x, dtype=object) if kind == "categorical" else np.asarray(x))
     y = np.asarray(y, dtype=float)
@@ -163,6 +237,8 @@ def fit_bins(
             pre = _numeric_prebins(v, max_n_prebins) if len(v) else np.array([])
             e, ne = _counts(np.searchsorted(pre, v, side="right"), yr, len(pre) + 1)
             ends, used = _choose(e, ne, trend, max_n_bins, min_count)
+            if max_pvalue is not None:
+                ends = merge_insignificant(ends, e, ne, max_pvalue)
             splits = pre[np.asarray(ends[:-1], dtype=int) - 1] if len(ends) > 1 else pre[:0]
         codes = np.searchsorted(splits, v, side="right")
         e, ne = _counts(codes, yr, len(splits) + 1)
@@ -181,7 +257,12 @@ def fit_bins(
         pre_of = _size_groups((e + ne)[order], max_n_prebins)
         pe = np.bincount(pre_of, weights=e[order])
         pne = np.bincount(pre_of, weights=ne[order])
-        ends, _ = _choose(pe, pne, "ascending", max_n_bins, min_count)
+        if max_pvalue is not None and independence_pvalue(e, ne) > max_pvalue:
+            ends = [len(pe)]  # the categories do not tell risk apart: one bin
+        else:
+            ends, _ = _choose(pe, pne, "ascending", max_n_bins, min_count)
+            if max_pvalue is not None:
+                ends = merge_insignificant(ends, pe, pne, max_pvalue)
         bounds = np.searchsorted(pre_of, ends[:-1], side="left")  # category positions
         cat_groups = [tuple(g) for g in np.split(cats[order], bounds)]
         used = "ascending"

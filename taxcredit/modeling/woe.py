@@ -145,6 +145,13 @@ class WoEBinner(JSONMixin, TransformerMixin, BaseEstimator):
         Transform to WoE values or to bin indices.
     n_jobs : int, default 1
         Features binned in parallel (threads).
+    max_pvalue : float, optional
+        Significance the optimiser's bins must reach: a categorical feature whose categories
+        fail a chi-square test of independence with the outcome gets one bin (IV 0), and
+        neighbouring bins whose event rates do not differ at this level (z-test) are merged.
+        None (default) keeps the IV-optimal bins; 0.05 or 0.01 guards against codes that fit
+        noise (many categories, few events), at some cost in AUC when every feature is
+        informative.
 
     Attributes
     ----------
@@ -169,7 +176,8 @@ class WoEBinner(JSONMixin, TransformerMixin, BaseEstimator):
     def __init__(self, max_n_bins: int = 8, min_bin_size: float = 0.05,
                  max_n_prebins: int = 20, monotonic_trend="auto", special_values=None,
                  user_splits=None, categorical_features="auto", unseen: str = "riskiest",
-                 output: str = "woe", n_jobs: int = 1) -> None:
+                 output: str = "woe", n_jobs: int = 1,
+                 max_pvalue: float | None = None) -> None:
         self.max_n_bins = max_n_bins
         self.min_bin_size = min_bin_size
         self.max_n_prebins = max_n_prebins
@@ -180,6 +188,7 @@ class WoEBinner(JSONMixin, TransformerMixin, BaseEstimator):
         self.unseen = unseen
         self.output = output
         self.n_jobs = n_jobs
+        self.max_pvalue = max_pvalue
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None):
@@ -205,7 +214,7 @@ class WoEBinner(JSONMixin, TransformerMixin, BaseEstimator):
                             trend=_per_feature(self.monotonic_trend, col, "auto"),
                             specials=specials,
                             user_splits=(self.user_splits or {}).get(col),
-                            unseen=self.unseen)
+                            unseen=self.unseen, max_pvalue=self.max_pvalue)
 
         cols = list(df.columns)
         fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(delayed(one)(c) for c in cols)

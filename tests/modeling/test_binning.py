@@ -172,3 +172,56 @@ def test_woe_binner_errors_name_the_problem():
         WoEBinner().fit(X, y).transform(X.drop(columns="sales"))
     with pytest.raises(ValueError, match="names feature 'nope'"):
         WoEBinner(user_splits={"nope": [1]}).fit(X, y)
+
+
+# ---------------------------------------------------------------- significance (max_pvalue)
+def test_significance_helpers_match_scipy():
+    from scipy.stats import chi2_contingency
+
+    from taxcredit.modeling.binning import independence_pvalue, two_proportion_pvalue
+
+    e, ne = np.array([12.0, 30, 7, 0]), np.array([400.0, 610, 380, 0])  # an empty column
+    want = chi2_contingency(np.array([e[:3], ne[:3]]), correction=False).pvalue
+    assert independence_pvalue(e, ne) == pytest.approx(want, rel=1e-10)
+    # a 2 × 2 table: the pooled z-test is the uncorrected chi-square test (z² = χ²)
+    want2 = chi2_contingency(np.array([[12, 30], [400, 610]]), correction=False).pvalue
+    assert two_proportion_pvalue(12, 412, 30, 640) == pytest.approx(want2, rel=1e-10)
+    assert independence_pvalue([0, 0], [5, 9]) == 1.0  # no events: nothing to tell apart
+    assert two_proportion_pvalue(0, 10, 0, 20) == 1.0
+
+
+def test_max_pvalue_gives_a_code_without_bearing_on_risk_one_bin():
+    rng = np.random.default_rng(3)
+    n = 20_000
+    province = pd.Series(rng.choice([f"P{i:02d}" for i in range(30)], n))  # pure noise
+    industry = pd.Series(rng.choice(list("ABCDEF"), n))
+    y = (rng.random(n) < np.where(industry.isin(["A", "B"]), 0.08, 0.03)).astype(int)
+    free = fit_bins(province, y, kind="categorical")
+    assert free.n_regular > 1 and free.iv > 0  # the noise sorted into order looks like signal
+    gated = fit_bins(province, y, kind="categorical", max_pvalue=0.05)
+    assert gated.n_regular == 1 and gated.iv == pytest.approx(0, abs=1e-12)
+    real = fit_bins(industry, y, kind="categorical", max_pvalue=0.05)
+    assert real.n_regular == 2  # A and B against the rest
+    assert {c for c in real.groups[-1]} == {"A", "B"}
+
+
+def test_max_pvalue_merges_neighbours_that_do_not_differ():
+    from taxcredit.modeling.binning import two_proportion_pvalue
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 3, 30_000)
+    y = (rng.random(len(x)) < np.where(x < 2, 0.03, 0.09)).astype(int)  # one real step at 2
+    free = fit_bins(x, y, min_bin_size=0.02)
+    merged = fit_bins(x, y, min_bin_size=0.02, max_pvalue=0.01)
+    assert merged.n_regular < free.n_regular
+    assert merged.splits[0] == pytest.approx(2.0, abs=0.2)
+    # every remaining pair of neighbours differs at the level asked for
+    e, ne = np.array(merged.n_event), np.array(merged.n_nonevent)
+    for g in range(merged.n_regular - 1):
+        assert two_proportion_pvalue(e[g], e[g] + ne[g], e[g + 1], e[g + 1] + ne[g + 1]) <= 0.01
+    # the binner passes it through and keeps it in its JSON
+    b = WoEBinner(max_pvalue=0.01).fit(pd.DataFrame({"x": x}), y)
+    assert b.bins_["x"].splits == merged.splits
+    assert WoEBinner.from_json(b.to_json()).max_pvalue == 0.01
+    with pytest.raises(ValueError, match="max_pvalue"):
+        fit_bins(x, y, max_pvalue=0)
