@@ -51,6 +51,10 @@ class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
     validation_fraction : float, default 0.2
         Stratified share held out for early stopping (0: no early stopping).
     early_stopping_rounds : int, default 50
+    refit : bool, default False
+        After early stopping, train again on all rows (held-out ones included) for the
+        chosen number of rounds. On the synthetic populations it was no better on average
+        (three populations: 95.0 % vs 95.7 % of the oracle AUC), so it is off by default.
     n_jobs : int, default 1
         LightGBM threads. Explicit on purpose: LightGBM otherwise takes every core, and under
         contention a 0.1 s fit was measured taking up to 50 s.
@@ -73,7 +77,7 @@ class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
                  num_leaves: int = 15, min_child_samples: int = 50, subsample: float = 0.8,
                  colsample_bytree: float = 0.8, reg_lambda: float = 1.0, monotone="auto",
                  validation_fraction: float = 0.2, early_stopping_rounds: int = 50,
-                 n_jobs: int = 1, random_state: int = 0) -> None:
+                 refit: bool = False, n_jobs: int = 1, random_state: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -84,6 +88,7 @@ class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
         self.monotone = monotone
         self.validation_fraction = validation_fraction
         self.early_stopping_rounds = early_stopping_rounds
+        self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -184,6 +189,10 @@ class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
                                           lgb.early_stopping(self.early_stopping_rounds,
                                                              verbose=False)])
             self.best_iteration_ = int(self.booster_.best_iteration or self.n_estimators)
+            if self.refit:
+                # the held-out rows were only needed to choose the rounds: learn from all rows
+                self.booster_ = lgb.train(params, lgb.Dataset(M, yy, feature_name=names),
+                                          num_boost_round=self.best_iteration_)
         else:
             self.booster_ = lgb.train(params, lgb.Dataset(M, yy, feature_name=names),
                                       num_boost_round=self.n_estimators)

@@ -76,6 +76,24 @@ def test_json_round_trip_and_unknown_categories(model, tmp_path):
     assert np.isfinite(m.predict_proba(Z)).all()
 
 
+def test_refit_learns_the_chosen_rounds_from_every_row():
+    import lightgbm as lgb
+
+    X, y = _data(n=3000, seed=4)
+    Xn = X.drop(columns="industry")
+    held = GBMRiskModel(n_estimators=300).fit(Xn, y)
+    again = GBMRiskModel(n_estimators=300, refit=True).fit(Xn, y)
+    assert again.best_iteration_ == held.best_iteration_ < 300
+    assert again.booster_.num_trees() == again.best_iteration_
+    # the same as LightGBM trained directly on all rows for those rounds with those settings
+    params = again._params([again.monotone_[c] for c in Xn.columns])
+    direct = lgb.train(params, lgb.Dataset(Xn.to_numpy(float), y, feature_name=list(Xn.columns)),
+                       num_boost_round=again.best_iteration_)
+    np.testing.assert_allclose(again.decision_function(Xn),
+                               direct.predict(Xn.to_numpy(float), raw_score=True), rtol=1e-12)
+    assert not np.allclose(again.decision_function(Xn), held.decision_function(Xn))
+
+
 def test_given_constraints_are_checked():
     X, y = _data(2000)
     m = GBMRiskModel(n_estimators=30, monotone={"overdue": 1}).fit(X, y)
