@@ -753,7 +753,9 @@ TRUTH = TableSchema(
     ),
     columns=(
         Column("application_id", "string", "申请编号", "Application identifier."),
-        Column("true_pd", "float", "真实违约概率", "True 12-month probability of default.",
+        Column("true_pd", "float", "真实违约概率",
+               "True 12-month probability of default given the enterprise's state at the "
+               "application.",
                unit="share", min=0.0, max=1.0),
         Column("default_12m_full", "int", "完整违约结果",
                "12-month outcome, also for applications not yet mature.", nullable=True,
