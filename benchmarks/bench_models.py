@@ -278,6 +278,11 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="smaller sizes")
     p.add_argument("--splits", type=int, default=10)
     p.add_argument("--skip", nargs="*", default=[], choices=["quality", "synthetic", "speed"])
+    p.add_argument("--enterprises", type=int, default=None,
+                   help="size of each synthetic population (default 60,000; --quick 10,000)")
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help=f"synthetic populations (default {SYNTHETIC_SEEDS[0]}–"
+                        f"{SYNTHETIC_SEEDS[-1]}; --quick the first three)")
     args = p.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     if "quality" not in args.skip:
@@ -287,11 +292,12 @@ def main() -> int:
         print("\n## Test AUC, stratified 70/30\n")
         print(_md(q))
     if "synthetic" not in args.skip:
-        size = 10_000 if args.quick else 60_000
-        summary, table = synthetic(size, SYNTHETIC_SEEDS[:3] if args.quick else SYNTHETIC_SEEDS)
+        size = args.enterprises or (10_000 if args.quick else 60_000)
+        seeds = args.seeds or (SYNTHETIC_SEEDS[:3] if args.quick else SYNTHETIC_SEEDS)
+        summary, table = synthetic(size, seeds)
         print(f"\n## Synthetic populations, out of time ({size:,} enterprises each)\n")
         print(_md(summary.T))
-        print(f"\nScorecard + Platt, population {SYNTHETIC_SEEDS[0]}, by grade (test):\n")
+        print(f"\nScorecard + Platt, population {seeds[0]}, by grade (test):\n")
         print(_md(table, index=False))
     if "speed" not in args.skip:
         sp = speed(200_000 if args.quick else 1_000_000)
