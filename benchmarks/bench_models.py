@@ -233,6 +233,17 @@ def speed(n_rows: int) -> pd.DataFrame:
     gbm.booster_.predict(M, raw_score=True, num_threads=2)
     s = time.perf_counter() - t0
     rows.append(("  LightGBM's own Booster.predict, same model", "300 trees", s, n_rows / s))
+    try:
+        gbm.compile()
+        gbm.predict_proba(X.iloc[:1000])  # first call
+        t0 = time.perf_counter()
+        gbm.predict_proba(X)
+        s = time.perf_counter() - t0
+        rows.append(("  compiled: GBMRiskModel.compile() (lleaves, extra 'fast')", "300 trees",
+                     s, n_rows / s))
+    except ImportError:
+        rows.append(("  compiled: pip install 'taxcredit[fast]' to measure", "300 trees",
+                     float("nan"), None))
     rows.append(_shipped_gbm(n_rows))
     few = X.iloc[:20_000]
     t0 = time.perf_counter()

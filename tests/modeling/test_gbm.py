@@ -94,6 +94,63 @@ def test_refit_learns_the_chosen_rounds_from_every_row():
     assert not np.allclose(again.decision_function(Xn), held.decision_function(Xn))
 
 
+def test_compiled_trees_score_like_lightgbm(tmp_path):
+    import pickle
+
+    pytest.importorskip("lleaves")
+    rng = np.random.default_rng(8)
+    X = pd.DataFrame(rng.normal(size=(4000, 6)), columns=[f"f{i}" for i in range(6)])
+    X.loc[rng.random(4000) < 0.1, "f0"] = np.nan
+    y = (rng.random(4000) < 1 / (1 + np.exp(2.5 - X["f1"] - X["f0"].fillna(1)))).astype(int)
+    m = GBMRiskModel(n_estimators=60, validation_fraction=0, min_child_samples=5).fit(X, y)
+    # NaN in columns trained with and without them, ±inf, zeros, tiny values LightGBM reads as
+    # zero, values exactly on a threshold; more rows than one compiled block
+    T = pd.DataFrame(rng.normal(size=(70_000, 6)), columns=X.columns)
+    T.iloc[::7, 3] = np.nan
+    T.iloc[1::11, 2] = np.inf
+    T.iloc[2::11, 2] = -np.inf
+    T.iloc[3::13, 4] = 0.0
+    T.iloc[4::13, 4] = 1e-36
+    T.iloc[5::13, 4] = -1e-40
+    thresholds = [t["threshold"] for t in _splits(m.booster_.dump_model()["tree_info"])]
+    T.iloc[6:6 + len(thresholds), 1] = thresholds
+    want = m.decision_function(T)
+    assert not m.compiled_
+    cache = tmp_path / "m.bin"
+    assert m.compile(cache=cache) is m and m.compiled_ and cache.exists()
+    np.testing.assert_allclose(m.decision_function(T), want, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(m.predict_proba(T.iloc[:5])[:, 1], 1 / (1 + np.exp(-want[:5])))
+    # native code is not carried by pickle or JSON: those score through LightGBM again
+    for again in (pickle.loads(pickle.dumps(m)), GBMRiskModel.from_json(m.to_json())):
+        assert not again.compiled_
+        np.testing.assert_allclose(again.decision_function(T.iloc[:100]), want[:100])
+    # reasons still come from TreeSHAP
+    assert list(m.reasons(T.iloc[:3]).index) == [0, 1, 2]
+
+
+def test_compile_explains_what_it_cannot_do(monkeypatch):
+    import sys
+
+    X, y = _data(n=1500)
+    with_cats = GBMRiskModel(n_estimators=5).fit(X, y)
+    with pytest.raises(ValueError, match=r"numeric features only.*industry"):
+        with_cats.compile()
+    monkeypatch.setitem(sys.modules, "lleaves", None)
+    numeric = GBMRiskModel(n_estimators=5).fit(X.drop(columns="industry"), y)
+    with pytest.raises(ImportError, match=r"taxcredit\[fast\]"):
+        numeric.compile()
+
+
+def _splits(tree_info):
+    """Every split node of a dumped LightGBM model."""
+    todo = [t["tree_structure"] for t in tree_info]
+    while todo:
+        node = todo.pop()
+        if "split_feature" in node:
+            yield node
+            todo += [node["left_child"], node["right_child"]]
+
+
 def test_given_constraints_are_checked():
     X, y = _data(2000)
     m = GBMRiskModel(n_estimators=30, monotone={"overdue": 1}).fit(X, y)
