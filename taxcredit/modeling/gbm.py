@@ -180,6 +180,7 @@ class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
                              f"{len(yy)} sample(s) of 1 class")
         labels = np.unique(np.asarray(y).ravel())
         self.classes_ = labels
+        self.__dict__.pop("_compiled", None)  # compiled trees of an earlier fit are stale
         M = self._matrix(df, fitting=True)
         self.monotone_ = self._constraints(df, yy)
         params = self._params([self.monotone_[str(c)] for c in df.columns])

@@ -126,6 +126,11 @@ def test_compiled_trees_score_like_lightgbm(tmp_path):
         np.testing.assert_allclose(again.decision_function(T.iloc[:100]), want[:100])
     # reasons still come from TreeSHAP
     assert list(m.reasons(T.iloc[:3]).index) == [0, 1, 2]
+    # fitting again drops the compiled trees of the earlier fit
+    m.fit(X, 1 - y)
+    assert not m.compiled_
+    np.testing.assert_allclose(m.decision_function(T.iloc[:100]),
+                               m.booster_.predict(T.iloc[:100].to_numpy(float), raw_score=True))
 
 
 def test_compile_explains_what_it_cannot_do(monkeypatch):

@@ -51,10 +51,14 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+# 64-point Gauss–Hermite rule for the standard normal (probabilists' weights, normalised)
+_HERMITE_NODES, _HERMITE_WEIGHTS = np.polynomial.hermite_e.hermegauss(64)
+_HERMITE_WEIGHTS = _HERMITE_WEIGHTS / _HERMITE_WEIGHTS.sum()
+
+
 def _normal_mean_of_sigmoid(x: np.ndarray, sd: float) -> np.ndarray:
     """``E[sigmoid(x + sd·Z)]`` for ``Z ~ N(0, 1)``, elementwise (64-point Gauss–Hermite)."""
-    z, w = np.polynomial.hermite_e.hermegauss(64)
-    w = w / w.sum()
+    z, w = _HERMITE_NODES, _HERMITE_WEIGHTS
     x = np.asarray(x, dtype=float)
     out = np.empty_like(x)
     for start in range(0, len(x), 65_536):  # bounded memory: 64 nodes per row
