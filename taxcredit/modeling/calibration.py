@@ -7,10 +7,12 @@ round-trip through JSON like every other fitted object.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
 from scipy.linalg import LinAlgWarning
+from scipy.special import expit
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.isotonic import IsotonicRegression
@@ -42,7 +44,7 @@ def prior_correction(pd_, sample_rate: float, population_rate: float) -> np.ndar
             raise ValueError(f"{name} must be in (0, 1), got {r}")
     shift = (np.log(population_rate / (1 - population_rate))
              - np.log(sample_rate / (1 - sample_rate)))
-    return 1 / (1 + np.exp(-(_logit(np.asarray(pd_, dtype=float)) + shift)))
+    return expit(_logit(np.asarray(pd_, dtype=float)) + shift)
 
 
 class PDCalibrator(TransformerMixin, BaseEstimator):
@@ -59,6 +61,14 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
         which Platt cannot — e.g. a model over-stating the riskiest grade; Platt is its special
         case ``a = b``); ``isotonic``: a monotone step function (needs more data; ties
         neighbouring PDs).
+    central_tendency : float, optional
+        Anchor the level to this default rate — the bank's expectation for the period the PDs
+        are for (its central tendency: a long-run average for through-the-cycle PDs, a
+        forecast for point-in-time ones). After the method is fitted, the log-odds are moved
+        by one constant so that the mean calibrated PD over the calibration rows equals it;
+        the ranking and the method's shape stay as fitted. Use it when the calibration
+        period's default rate is not the one expected ahead (a downturn coming, or a
+        calibration window that was unusually benign). None: the calibration rows' own rate.
 
     Attributes
     ----------
@@ -68,18 +78,27 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
         Beta: calibrated log-odds = ``intercept_ + a_ · ln p − b_ · ln(1 − p)``, ``a_, b_ ≥ 0``.
     x_, y_ : numpy.ndarray
         Isotonic: the knots (raw PD → calibrated PD), interpolated linearly, clipped outside.
+    shift_ : float
+        Log-odds added for ``central_tendency`` (0.0 without one).
     """
 
-    def __init__(self, method: str = "platt") -> None:
+    def __init__(self, method: str = "platt", central_tendency: float | None = None) -> None:
         self.method = method
+        self.central_tendency = central_tendency
 
     def fit(self, pd_raw, y):
         """Fit on raw PDs and the outcomes they should predict."""
         if self.method not in ("platt", "beta", "isotonic"):
             raise ValueError(f"method must be 'platt', 'beta' or 'isotonic', got "
                              f"{self.method!r}")
+        ct = self.central_tendency
+        if ct is not None and (isinstance(ct, bool) or not isinstance(ct, numbers.Real)
+                               or not 0 < ct < 1):
+            raise ValueError(f"central_tendency must be a default rate in (0, 1) or None, "
+                             f"got {ct!r}")
         p = _raw(pd_raw)
         yy = _binary_y(y, len(p))
+        self.shift_ = 0.0
         if self.method == "platt":
             lr = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000)
             lr.fit(_logit(p).reshape(-1, 1), yy)
@@ -95,31 +114,44 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
             self.x_ = np.asarray(iso.X_thresholds_, dtype=float)
             self.y_ = np.asarray(iso.y_thresholds_, dtype=float)
         self.n_features_in_ = 1
+        if ct is not None:
+            self.shift_ = _shift_to_mean(_logit(self.transform(p)), float(ct))
         return self
 
     def transform(self, pd_raw) -> np.ndarray:
         """Calibrated PDs (1-D)."""
         check_is_fitted(self, "n_features_in_")
         p = _raw(pd_raw)
+        shift = getattr(self, "shift_", 0.0)
         if self.method == "platt":
-            return 1 / (1 + np.exp(-(self.intercept_ + self.coef_ * _logit(p))))
+            return expit(self.intercept_ + shift + self.coef_ * _logit(p))
         if self.method == "beta":
-            return 1 / (1 + np.exp(-(self.intercept_ + _beta_features(p) @ [self.a_, self.b_])))
-        return np.interp(p, self.x_, self.y_)
+            return expit(self.intercept_ + shift + _beta_features(p) @ [self.a_, self.b_])
+        out = np.interp(p, self.x_, self.y_)
+        if shift:  # isotonic steps keep 0 and 1 as they are
+            inner = (out > 0) & (out < 1)
+            out[inner] = expit(_logit(out[inner]) + shift)
+        return out
 
     def to_dict(self) -> dict:
         """Plain data."""
         check_is_fitted(self, "n_features_in_")
+        anchor = ({"central_tendency": float(self.central_tendency), "shift": self.shift_}
+                  if self.central_tendency is not None else {})
         if self.method == "platt":
-            return {"method": "platt", "coef": self.coef_, "intercept": self.intercept_}
+            return {"method": "platt", "coef": self.coef_, "intercept": self.intercept_,
+                    **anchor}
         if self.method == "beta":
-            return {"method": "beta", "a": self.a_, "b": self.b_, "intercept": self.intercept_}
-        return {"method": "isotonic", "x": self.x_.tolist(), "y": self.y_.tolist()}
+            return {"method": "beta", "a": self.a_, "b": self.b_, "intercept": self.intercept_,
+                    **anchor}
+        return {"method": "isotonic", "x": self.x_.tolist(), "y": self.y_.tolist(), **anchor}
 
     @classmethod
     def from_dict(cls, d: dict) -> PDCalibrator:
         """Rebuild a fitted calibrator."""
-        est = cls(method=d["method"])
+        ct = d.get("central_tendency")
+        est = cls(method=d["method"], central_tendency=None if ct is None else float(ct))
+        est.shift_ = float(d.get("shift", 0.0))
         if d["method"] == "platt":
             est.coef_, est.intercept_ = float(d["coef"]), float(d["intercept"])
         elif d["method"] == "beta":
@@ -171,7 +203,7 @@ def _shift_to_mean(logit: np.ndarray, rate: float) -> float:
     rate = float(np.clip(rate, 1e-6, 1 - 1e-6))
 
     def gap(b: float) -> float:
-        return float(np.mean(1 / (1 + np.exp(-(logit + b))))) - rate
+        return float(np.mean(expit(logit + b))) - rate
 
     return float(brentq(gap, -50.0, 50.0))
 

@@ -14,6 +14,10 @@ __all__ = ["MODEL_TYPES", "StrategySpec", "to_toml"]
 
 MODEL_TYPES = ("scorecard", "gbm", "custom")
 CALIBRATIONS = ("platt", "beta", "isotonic")
+#: the keys each fixed table of strategy.toml may hold (a misspelt key is an error, not ignored)
+_KEYS = {"strategy": {"name", "version", "zh", "en"},
+         "model": {"type", "features", "calibration", "central_tendency", "params"},
+         "decision": {"approve_max_pd", "refer_max_pd"}}
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,11 @@ class StrategySpec:
     calibration : {"platt", "beta", "isotonic"}
         How raw PDs are calibrated on the latest applications (``[model] calibration``; see
         :class:`~taxcredit.modeling.PDCalibrator`).
+    central_tendency : float, optional
+        The default rate the calibrated PDs should average over the calibration
+        applications (``[model] central_tendency``): the bank's expectation for the period
+        ahead when it differs from the calibration window's (a downturn, a benign window).
+        None: the window's own rate.
     features : "catalog" or tuple of str
         Model inputs: every numeric catalog feature, or these.
     scale : ScoreScale
@@ -58,6 +67,7 @@ class StrategySpec:
     model_type: str = "scorecard"
     model_params: dict = field(default_factory=dict)
     calibration: str = "platt"
+    central_tendency: float | None = None
     features: str | tuple[str, ...] = "catalog"
     scale: ScoreScale = field(default_factory=ScoreScale)
     grades: MasterScale = field(default_factory=lambda: MasterScale.geometric(8))
@@ -75,6 +85,11 @@ class StrategySpec:
         if self.calibration not in CALIBRATIONS:
             raise ValueError(f"strategy {self.name!r}: [model] calibration must be one of "
                              f"{CALIBRATIONS}, got {self.calibration!r}")
+        ct = self.central_tendency
+        if ct is not None and (isinstance(ct, bool) or not isinstance(ct, int | float)
+                               or not 0 < ct < 1):
+            raise ValueError(f"strategy {self.name!r}: [model] central_tendency must be a "
+                             f"default rate in (0, 1), got {ct!r}")
         if not 0 < self.approve_max_pd <= self.refer_max_pd < 1:
             raise ValueError(f"strategy {self.name!r}: need 0 < approve_max_pd <= "
                              f"refer_max_pd < 1, got {self.approve_max_pd}, "
@@ -120,6 +135,8 @@ class StrategySpec:
                                    else list(self.features)),
                       **({"calibration": self.calibration}
                          if self.calibration != "platt" else {}),
+                      **({"central_tendency": self.central_tendency}
+                         if self.central_tendency is not None else {}),
                       "params": dict(self.model_params)},
             "scale": self.scale.to_dict(),
             "grades": {"names": list(self.grades.grades), "bounds": list(self.grades.bounds)},
@@ -139,6 +156,14 @@ class StrategySpec:
         extra = sorted(set(d) - allowed)
         if extra:
             raise ValueError(f"strategy.toml: unknown table(s) {extra}; expected {sorted(allowed)}")
+        for table, keys in _KEYS.items():
+            if not isinstance(d.get(table, {}), dict):
+                raise ValueError(f"strategy.toml: [{table}] must be a table of keys, got "
+                                 f"{type(d[table]).__name__}")
+            wrong = sorted(set(d.get(table, {})) - keys)
+            if wrong:
+                raise ValueError(f"strategy.toml: unknown key(s) {wrong} in [{table}]; "
+                                 f"expected some of {sorted(keys)}")
         s = d.get("strategy", {})
         if "name" not in s:
             raise ValueError("strategy.toml: [strategy] needs a name")
@@ -157,6 +182,7 @@ class StrategySpec:
             en=s.get("en", ""), model_type=m.get("type", "scorecard"),
             model_params=dict(m.get("params", {})),
             calibration=str(m.get("calibration", "platt")),
+            central_tendency=m.get("central_tendency"),
             features=feats if isinstance(feats, str) else tuple(feats),
             scale=ScoreScale.from_dict(d["scale"]) if "scale" in d else ScoreScale(),
             grades=grades,

@@ -111,8 +111,9 @@ class Strategy:
         Only applications whose 12-month outcome window has ended count (:func:`matured`):
         a recent one is labelled only if it already defaulted.
 
-        The latest ``calibration_share`` of applications (by date) calibrate the PD (Platt);
-        the rest train the model. Nothing known after an application's date is used.
+        The latest ``calibration_share`` of applications (by date) calibrate the PD (the
+        spec's method, anchored to its central tendency when it has one); the rest train
+        the model. Nothing known after an application's date is used.
 
         Parameters
         ----------
@@ -141,7 +142,9 @@ class Strategy:
         self.attachments_ = {}  # add-ons fitted for an earlier model do not carry over
         model = self._new_model(features).fit(X.iloc[:cut], y[:cut])
         raw = model.predict_proba(X.iloc[cut:])[:, 1]
-        self.calibrator_ = PDCalibrator(self.spec.calibration).fit(raw, y[cut:])
+        self.calibrator_ = PDCalibrator(self.spec.calibration,
+                                        central_tendency=self.spec.central_tendency,
+                                        ).fit(raw, y[cut:])
         self.model_ = model
         pd_cal = self.calibrator_.transform(raw)
         dates = apps["application_date"]
@@ -152,6 +155,7 @@ class Strategy:
             "n_train": cut, "n_calibration": len(y) - cut,
             "default_rate_train": float(y[:cut].mean()),
             "default_rate_calibration": float(y[cut:].mean()),
+            "central_tendency": self.spec.central_tendency,
             "features": features,
             "metrics_calibration": {"auc": metrics.auc(y[cut:], pd_cal),
                                     "ks": metrics.ks(y[cut:], pd_cal),

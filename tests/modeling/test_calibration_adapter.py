@@ -158,3 +158,49 @@ def test_platt_never_reverses_the_ranking():
     assert cal.coef_ == 1.0
     out = cal.transform(raw)
     assert (np.diff(out) > 0).all() and out.mean() == pytest.approx(y.mean(), rel=1e-6)
+
+
+def _bisect_shift(logit, rate):
+    """Log-odds shift making the mean PD equal ``rate``: plain bisection, no scipy."""
+    lo, hi = -30.0, 30.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if np.mean(1 / (1 + np.exp(-(logit + mid)))) < rate:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+@pytest.mark.parametrize("method", ["platt", "beta", "isotonic"])
+def test_central_tendency_anchors_the_mean_and_keeps_the_ranking(method):
+    r = np.random.default_rng(4)
+    raw = r.uniform(0.005, 0.4, 20_000)
+    y = (r.random(len(raw)) < raw).astype(int)
+    plain = PDCalibrator(method).fit(raw, y)
+    anchored = PDCalibrator(method, central_tendency=0.12).fit(raw, y)
+    got = anchored.transform(raw)
+    assert got.mean() == pytest.approx(0.12, abs=1e-9)
+    base = plain.transform(raw)
+    assert np.array_equal(np.argsort(got, kind="stable"), np.argsort(base, kind="stable"))
+    if method != "isotonic":  # one constant on the log-odds, found here by plain bisection
+        shift = _bisect_shift(_logit(base), 0.12)
+        assert anchored.shift_ == pytest.approx(shift, abs=1e-8)
+        assert np.allclose(_logit(got), _logit(base) + shift)
+    again = PDCalibrator.from_dict(anchored.to_dict())
+    assert again.central_tendency == 0.12
+    assert np.array_equal(again.transform(raw), got)
+    assert plain.shift_ == 0.0 and "shift" not in plain.to_dict()
+
+
+def test_calibrators_saved_before_central_tendency_still_load():
+    old = {"method": "platt", "coef": 1.0, "intercept": -0.5}
+    cal = PDCalibrator.from_dict(old)
+    assert cal.central_tendency is None and cal.shift_ == 0.0
+    assert cal.transform(np.array([0.5]))[0] == pytest.approx(1 / (1 + np.exp(0.5)))
+
+
+@pytest.mark.parametrize("ct", [0.0, 1.0, -0.1, 1.5, "0.04", True, float("nan")])
+def test_central_tendency_must_be_a_rate(ct):
+    with pytest.raises(ValueError, match="central_tendency must be a default rate"):
+        PDCalibrator(central_tendency=ct).fit([0.1, 0.2, 0.3, 0.4], [0, 1, 0, 1])

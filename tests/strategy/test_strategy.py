@@ -36,6 +36,11 @@ def test_builtin_specs_load_and_round_trip_through_toml():
         **spec.to_dict()["model"], "calibration": "beta"}})
     assert beta.calibration == "beta"
     assert StrategySpec.from_dict(__import__("tomllib").loads(beta.to_toml())) == beta
+    assert "central_tendency" not in spec.to_dict()["model"]
+    anchored = StrategySpec.from_dict({**spec.to_dict(), "model": {
+        **spec.to_dict()["model"], "central_tendency": 0.045}})
+    assert anchored.central_tendency == 0.045
+    assert StrategySpec.from_dict(__import__("tomllib").loads(anchored.to_toml())) == anchored
 
 
 def test_bad_specs_are_refused_with_reasons(tmp_path):
@@ -54,6 +59,20 @@ def test_bad_specs_are_refused_with_reasons(tmp_path):
     bad.write_text('[strategy]\nname = "x"\n[extras]\n', encoding="utf-8")
     with pytest.raises(ValueError, match="unknown table"):
         StrategySpec.from_toml(bad)
+    bad.write_text('[strategy]\nname = "x"\n[model]\ncalibraton = "beta"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['calibraton'\] in \[model\]"):
+        StrategySpec.from_toml(bad)  # a misspelt key is not silently ignored
+    bad.write_text('[strategy]\nname = "x"\n[decision]\napprove_max = 0.1\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"approve_max.*\[decision\]"):
+        StrategySpec.from_toml(bad)
+    bad.write_text('model = "gbm"\n[strategy]\nname = "x"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"\[model\] must be a table"):
+        StrategySpec.from_toml(bad)
+    for ct in ('"0.04"', "1.2", "0"):
+        bad.write_text(f'[strategy]\nname = "x"\n[model]\ncentral_tendency = {ct}\n',
+                       encoding="utf-8")
+        with pytest.raises(ValueError, match="central_tendency must be a default rate"):
+            StrategySpec.from_toml(bad)
     spec = StrategySpec(name="x", rules=(tc.strategy.Rule("R", "no_such_feature > 1"),))
     with pytest.raises(tc.strategy.RuleError, match="no_such_feature"):
         spec.needed_features()
@@ -233,3 +252,22 @@ def test_reason_codes_only_where_asked(ds, fitted):
     assert fitted.decide(ds, as_of="2025-06-30", reasons="none")["reason_1"].isna().all()
     with pytest.raises(ValueError, match="reasons must be"):
         fitted.decide(ds, as_of="2025-06-30", reasons="some")
+
+
+def test_central_tendency_moves_only_the_level_and_is_saved(ds, fitted, tmp_path):
+    import dataclasses
+
+    spec = dataclasses.replace(fitted.spec, central_tendency=0.08)
+    anchored = tc.strategy.Strategy(spec).fit(ds)
+    plain, cal = fitted.calibrator_, anchored.calibrator_
+    assert (cal.coef_, cal.intercept_) == pytest.approx((plain.coef_, plain.intercept_))
+    assert cal.shift_ > 0  # 8 % is above the synthetic calibration window's rate
+    assert anchored.card_["central_tendency"] == 0.08
+    a = anchored.decide(ds, as_of="2025-06-30")
+    p = fitted.decide(ds, as_of="2025-06-30")
+    scored = p["pd"].notna()
+    assert (a.loc[scored, "pd"] > p.loc[scored, "pd"]).all()
+    assert (a.loc[scored, "pd"].rank() == p.loc[scored, "pd"].rank()).all()
+    again = tc.load_strategy(anchored.save(tmp_path / "ct"))
+    assert again.calibrator_.shift_ == cal.shift_
+    pd.testing.assert_frame_equal(again.decide(ds, as_of="2025-06-30"), a)
