@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -80,7 +82,7 @@ def test_bad_dates_and_outputs(setup, tmp_path):
     ds, strategy, _, mon = setup
     with pytest.raises(ValueError, match="increasing"):
         monitor_portfolio(strategy, ds, ["2025-05-31", "2025-03-31"])
-    html = open(mon.to_html(tmp_path / "p.html"), encoding="utf-8").read()
+    html = Path(mon.to_html(tmp_path / "p.html")).read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == 2 and "<script" not in html
     import openpyxl
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -111,7 +112,7 @@ def test_excel_workbook_has_every_table(report, tmp_path):
 
 
 def test_html_is_self_contained(report, tmp_path):
-    text = open(report.to_html(tmp_path / "r.html"), encoding="utf-8").read()
+    text = Path(report.to_html(tmp_path / "r.html")).read_text(encoding="utf-8")
     assert "<script" not in text.lower()
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", text)
     assert text.count("data:image/png;base64,") == 4
