@@ -11,7 +11,8 @@ With ``max_pvalue`` two significance tests guard against bins that fit noise:
 * a categorical feature first passes a chi-square test of independence between its categories
   and the outcome (``k − 1`` degrees of freedom, on the raw categories, before any ordering by
   event rate could bias it); not significant → one regular bin, so a code with no bearing on
-  risk (a province, a branch) gets IV 0 instead of the IV of its noise sorted into order;
+  risk (a province, a branch) adds no IV from its categories instead of the IV of its noise
+  sorted into order (missing and special values keep bins of their own);
 * then adjacent regular bins whose event rates do not differ significantly (two-sided z-test
   of two proportions, pooled variance) are merged, the least significant pair first, until
   every neighbour differs. Merging neighbours keeps a monotone or peaked trend.
@@ -27,6 +28,7 @@ import pandas as pd
 from scipy.stats import chi2
 
 from .bins import FeatureBins
+from .categories import category_key, category_keys
 from .metrics import ZERO_CELL
 from .partition import TRENDS, optimal_partition, segment_iv
 
@@ -245,9 +247,12 @@ def fit_bins(
         return FeatureBins(name=name, kind="numeric", splits=tuple(float(t) for t in splits),
                            specials=groups, n_event=tuple(np.r_[e, e_extra]),
                            n_nonevent=tuple(np.r_[ne, ne_extra]), trend=used, unseen=unseen)
-    values = s[regular].astype(str).to_numpy()
+    values = category_keys(s[regular])
+    code_kind = "bool" if pd.api.types.is_bool_dtype(s) or (
+        len(values) and set(values) <= {"True", "False"}
+        and all(isinstance(v, bool | np.bool_) for v in pd.unique(s[regular]))) else "text"
     if user_splits is not None:
-        cat_groups = [tuple(str(c) for c in g) for g in user_splits]
+        cat_groups = [tuple(category_key(c) for c in g) for g in user_splits]
         used = "none"
     else:
         cats, codes = np.unique(values, return_inverse=True)
@@ -269,7 +274,7 @@ def fit_bins(
     bins = FeatureBins(name=name, kind="categorical", groups=tuple(cat_groups),
                        specials=groups, n_event=(0.0,) * (len(cat_groups) + len(groups) + 1),
                        n_nonevent=(0.0,) * (len(cat_groups) + len(groups) + 1), trend=used,
-                       unseen=unseen)
+                       unseen=unseen, codes=code_kind)
     idx = bins.bin_index(pd.Series(values, dtype=object))
     if (idx < 0).any():  # only with user_splits: every training category needs a bin
         left = sorted(set(values[idx < 0]))
@@ -278,7 +283,7 @@ def fit_bins(
     e, ne = _counts(idx, yr, len(cat_groups))
     return FeatureBins(name=name, kind="categorical", groups=tuple(cat_groups), specials=groups,
                        n_event=tuple(np.r_[e, e_extra]), n_nonevent=tuple(np.r_[ne, ne_extra]),
-                       trend=used, unseen=unseen)
+                       trend=used, unseen=unseen, codes=code_kind)
 
 
 def _size_groups(sizes: np.ndarray, n_groups: int) -> np.ndarray:

@@ -14,6 +14,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+from .categories import category_key, category_keys
 from .metrics import woe_iv_table
 
 __all__ = ["UNSEEN", "FeatureBins"]
@@ -53,6 +54,9 @@ class FeatureBins:
     unseen : {"riskiest", "neutral", "error"}
         How values training never saw are scored: as the riskiest bin (the conservative
         default), with WoE 0, or by raising.
+    codes : {"text", "bool"}
+        Categorical: what the category keys stand for — text and numeric codes, or the
+        booleans ``"True"`` / ``"False"`` (exported to SQL as ``TRUE`` / ``FALSE``).
     """
 
     name: str
@@ -64,6 +68,7 @@ class FeatureBins:
     n_nonevent: tuple[float, ...] = ()
     trend: str = "none"
     unseen: str = "riskiest"
+    codes: str = "text"
     _lookup: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -83,6 +88,8 @@ class FeatureBins:
             if dup:
                 raise ValueError(f"{self.name}: categories {sorted(dup)} are in two bins")
             seen.update(g)
+        if self.codes not in ("text", "bool"):
+            raise ValueError(f"{self.name}: codes must be 'text' or 'bool', got {self.codes!r}")
 
     # ------------------------------------------------------------------ shape
     @property
@@ -190,10 +197,14 @@ class FeatureBins:
                                 f"not numbers ({exc})") from exc
             out[rest] = np.searchsorted(np.asarray(self.splits, dtype=float), v, side="right")
         else:
-            cats = pd.Index([c for g in self.groups for c in g])
-            which = np.repeat(np.arange(len(self.groups)), [len(g) for g in self.groups])
-            pos = cats.get_indexer(s[rest].astype(str))
-            out[rest] = np.where(pos >= 0, np.append(which, -1)[pos], -1)
+            if "categories" not in self._lookup:
+                keys = pd.Index([category_key(c) for g in self.groups for c in g])
+                which = np.repeat(np.arange(len(self.groups)), [len(g) for g in self.groups])
+                first = ~keys.duplicated()  # a key twice (old files): its first group wins
+                self._lookup["categories"] = (keys[first], np.append(which[first], -1))
+            cats, which = self._lookup["categories"]
+            pos = cats.get_indexer(category_keys(s[rest]))
+            out[rest] = np.where(pos >= 0, which[pos], -1)
         return out
 
     def _numeric_index(self, x) -> np.ndarray | None:
@@ -239,7 +250,8 @@ class FeatureBins:
                              for lab, vals in self.specials],
                 "n_event": [float(v) for v in self.n_event],
                 "n_nonevent": [float(v) for v in self.n_nonevent],
-                "trend": self.trend, "unseen": self.unseen}
+                "trend": self.trend, "unseen": self.unseen,
+                **({"codes": self.codes} if self.codes != "text" else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureBins:
@@ -250,7 +262,8 @@ class FeatureBins:
                    specials=tuple((s["label"], tuple(s["values"]))
                                   for s in d.get("specials", [])),
                    n_event=tuple(d["n_event"]), n_nonevent=tuple(d["n_nonevent"]),
-                   trend=d.get("trend", "none"), unseen=d.get("unseen", "riskiest"))
+                   trend=d.get("trend", "none"), unseen=d.get("unseen", "riskiest"),
+                   codes=d.get("codes", "text"))
 
 
 def _plain(v):

@@ -98,6 +98,10 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
                              f"got {ct!r}")
         p = _raw(pd_raw)
         yy = _binary_y(y, len(p))
+        if yy.min() == yy.max():
+            raise ValueError(f"calibration needs defaults and non-defaults; the {len(yy)} "
+                             f"calibration row(s) hold only "
+                             f"{'defaults' if yy.min() else 'non-defaults'}")
         self.shift_ = 0.0
         if self.method == "platt":
             lr = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000)
@@ -115,23 +119,30 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
             self.y_ = np.asarray(iso.y_thresholds_, dtype=float)
         self.n_features_in_ = 1
         if ct is not None:
-            self.shift_ = _shift_to_mean(_logit(self.transform(p)), float(ct))
+            self.shift_ = _shift_to_mean(self._log_odds(p), float(ct))
+            reached = float(self.transform(p).mean())
+            if abs(reached - ct) > 1e-6:
+                raise ValueError(f"central_tendency {ct}: the calibrated PDs cannot average to "
+                                 f"it (they reach {reached:.6g}); the calibration rows are too "
+                                 "few or too one-sided for this method — try 'platt'")
         return self
+
+    def _log_odds(self, p: np.ndarray) -> np.ndarray:
+        """Calibrated log-odds before the central-tendency shift."""
+        if self.method == "platt":
+            return self.intercept_ + self.coef_ * _logit(p)
+        if self.method == "beta":
+            return self.intercept_ + _beta_features(p) @ [self.a_, self.b_]
+        return _logit(np.interp(p, self.x_, self.y_))
 
     def transform(self, pd_raw) -> np.ndarray:
         """Calibrated PDs (1-D)."""
         check_is_fitted(self, "n_features_in_")
         p = _raw(pd_raw)
         shift = getattr(self, "shift_", 0.0)
-        if self.method == "platt":
-            return expit(self.intercept_ + shift + self.coef_ * _logit(p))
-        if self.method == "beta":
-            return expit(self.intercept_ + shift + _beta_features(p) @ [self.a_, self.b_])
-        out = np.interp(p, self.x_, self.y_)
-        if shift:  # isotonic steps keep 0 and 1 as they are
-            inner = (out > 0) & (out < 1)
-            out[inner] = expit(_logit(out[inner]) + shift)
-        return out
+        if self.method == "isotonic" and not shift:
+            return np.interp(p, self.x_, self.y_)  # the steps exactly, 0 and 1 included
+        return expit(self._log_odds(p) + shift)
 
     def to_dict(self) -> dict:
         """Plain data."""
@@ -197,7 +208,11 @@ def _fit_beta(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
 
 
 def _shift_to_mean(logit: np.ndarray, rate: float) -> float:
-    """Intercept ``b`` with mean(sigmoid(logit + b)) equal to ``rate``."""
+    """Intercept ``b`` with mean(sigmoid(logit + b)) equal to ``rate``.
+
+    The mean rises monotonically from 0 to 1 with ``b``; the bracket reaches from below the
+    smallest log-odds to above the largest, so the root is always inside it.
+    """
     from scipy.optimize import brentq
 
     rate = float(np.clip(rate, 1e-6, 1 - 1e-6))
@@ -205,7 +220,8 @@ def _shift_to_mean(logit: np.ndarray, rate: float) -> float:
     def gap(b: float) -> float:
         return float(np.mean(expit(logit + b))) - rate
 
-    return float(brentq(gap, -50.0, 50.0))
+    reach = 50.0 + float(np.max(np.abs(logit)))
+    return float(brentq(gap, -reach, reach, xtol=1e-12))
 
 
 def _raw(pd_raw) -> np.ndarray:

@@ -11,6 +11,7 @@ predictor (``benchmarks/bench_models.py``).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._common import JSONMixin, tabular_binary_tags
 from .binning import fit_bins
+from .categories import category_key, category_keys
 from .reasons import top_k
 from .woe import _binary_y, _frame, _scoring_frame
 
@@ -113,7 +115,7 @@ class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
             self.categories_ = {}
             for c, dtype in df.dtypes.items():
                 if not pd.api.types.is_numeric_dtype(dtype):
-                    self.categories_[c] = sorted({str(v) for v in df[c].dropna().unique()})
+                    self.categories_[c] = sorted(set(category_keys(df[c].dropna())))
         if not self.categories_:
             return df.to_numpy(dtype=float, na_value=np.nan)
         out = {}
@@ -122,9 +124,12 @@ class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
             if c not in self.categories_:
                 out[c] = s.to_numpy(dtype=float, na_value=np.nan)
             else:
-                text = s.astype("str").where(s.notna())
-                known = text.isin(self.categories_[c])  # an unknown category is missing
-                out[c] = pd.Categorical(text.where(known), categories=self.categories_[c])
+                cats = [category_key(k) for k in self.categories_[c]]  # files saved before
+                text = pd.Series(np.nan, index=s.index, dtype=object)  # canonical keys
+                present = s.notna().to_numpy()
+                text[present] = category_keys(s[present])
+                # an unknown category is missing
+                out[c] = pd.Categorical(text.where(text.isin(cats)), categories=cats)
         return pd.DataFrame(out, index=df.index)
 
     def _params(self, monotone: list[int]) -> dict:
@@ -231,8 +236,10 @@ class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         cache : path, optional
-            File for the compiled code: reused if it exists (it is tied to this machine's CPU
-            and to this model — give each model its own file).
+            File for the compiled code, reused while the trees are the same: a
+            ``<cache>.sha256`` file beside it records which trees it was compiled from, and a
+            cache from other trees (say, last month's fit) is compiled afresh. Native code is
+            tied to this machine's CPU: do not share the file between machines.
 
         Returns
         -------
@@ -248,11 +255,21 @@ class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
         except ImportError as exc:
             raise ImportError("GBMRiskModel.compile needs lleaves: pip install "
                               "'taxcredit[fast]'") from exc
+        text = self.booster_.model_to_string(num_iteration=self.best_iteration_)
+        stamp = None
+        if cache is not None:  # lleaves reuses any file at the path: tie it to these trees
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            stamp = Path(f"{os.fspath(cache)}.sha256")
+            if Path(cache).exists() and (not stamp.exists()
+                                         or stamp.read_text(encoding="ascii").strip() != digest):
+                Path(cache).unlink()  # compiled from other trees (a refit): compile afresh
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / "model.txt"
-            self.booster_.save_model(str(path), num_iteration=self.best_iteration_)
+            path.write_text(text, encoding="utf-8")
             compiled = lleaves.Model(model_file=str(path))
-            compiled.compile(cache=None if cache is None else str(cache), raw_score=True)
+            compiled.compile(cache=None if cache is None else os.fspath(cache), raw_score=True)
+        if stamp is not None:
+            stamp.write_text(digest + "\n", encoding="ascii")
         self._compiled = compiled
         return self
 
@@ -271,11 +288,13 @@ class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
         M, _ = self._prepared(X)
         compiled = getattr(self, "_compiled", None)
         if compiled is not None:
+            # LightGBM reads n_jobs <= 0 as "all cores"; lleaves needs a count
+            threads = self.n_jobs if self.n_jobs > 0 else (os.cpu_count() or 1)
             out = np.empty(len(M))
             for start in range(0, len(M), _COMPILED_BLOCK):  # bounded, cache-sized copies
                 part = np.array(M[start:start + _COMPILED_BLOCK], dtype=np.float64, order="C")
                 part[np.abs(part) <= _LGB_ZERO] = 0.0
-                out[start:start + len(part)] = compiled.predict(part, n_jobs=self.n_jobs)
+                out[start:start + len(part)] = compiled.predict(part, n_jobs=threads)
             return out
         return self.booster_.predict(M, raw_score=True,
                                      num_iteration=self.best_iteration_,

@@ -19,7 +19,7 @@ from .bins import FeatureBins
 from .reasons import top_k
 from .scale import ScoreScale
 from .selection import select_features
-from .woe import WoEBinner, _binary_y, _frame, _scoring_frame
+from .woe import WoEBinner, _binary_y, _frame, _jsonable, _scoring_frame
 
 __all__ = ["WoEScorecard"]
 
@@ -229,7 +229,9 @@ class WoEScorecard(JSONMixin, ClassifierMixin, BaseEstimator):
                            "max_vif": self.max_vif, "stepwise": self.stepwise,
                            "sign_check": self.sign_check, "C": self.C,
                            "scale": self._scale().to_dict(),
-                           "spread_intercept": self.spread_intercept},
+                           "spread_intercept": self.spread_intercept,
+                           "binner": (None if self.binner is None
+                                      else _jsonable(self.binner.get_params()))},
                 "binner": self.binner_.to_dict(), "classes": self.classes_.tolist(),
                 "selected": list(self.selected_), "intercept": float(self.intercept_[0]),
                 "coef": self.coef_[0].tolist(),
@@ -243,7 +245,8 @@ class WoEScorecard(JSONMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"not a WoEScorecard document (format {d.get('format')!r})")
         params = dict(d["params"])
         params["scale"] = ScoreScale.from_dict(params["scale"])
-        est = cls(**params)
+        binner = params.pop("binner", None)  # absent in files written before it was kept
+        est = cls(binner=None if binner is None else WoEBinner(**binner), **params)
         est.binner_ = WoEBinner.from_dict(d["binner"])
         est.classes_ = np.asarray(d["classes"])
         est.selected_ = list(d["selected"])
@@ -286,7 +289,8 @@ def _case(bins: FeatureBins, pts: np.ndarray) -> str:
             lines.append(f"WHEN {col} < {s!r} THEN {val(i)}")
         lines.append(f"ELSE {val(bins.n_regular - 1)}")
     else:
+        lit = (lambda c: c.upper()) if bins.codes == "bool" else _lit  # TRUE / FALSE
         for i, g in enumerate(bins.groups):
-            lines.append(f"WHEN {col} IN ({', '.join(_lit(c) for c in g)}) THEN {val(i)}")
+            lines.append(f"WHEN {col} IN ({', '.join(lit(c) for c in g)}) THEN {val(i)}")
         lines.append(f"ELSE {val(len(pts) - 1)}")
     return "CASE " + " ".join(lines) + " END"

@@ -204,3 +204,23 @@ def test_calibrators_saved_before_central_tendency_still_load():
 def test_central_tendency_must_be_a_rate(ct):
     with pytest.raises(ValueError, match="central_tendency must be a default rate"):
         PDCalibrator(central_tendency=ct).fit([0.1, 0.2, 0.3, 0.4], [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("method", ["platt", "beta", "isotonic"])
+def test_central_tendency_is_reached_with_a_single_default(method):
+    # a benign window: 2,000 calibration rows, one default; the bank expects 1 %
+    r = np.random.default_rng(8)
+    raw = r.uniform(0.001, 0.05, 2_000)
+    y = np.zeros(2_000, dtype=int)
+    y[np.argmax(raw)] = 1
+    cal = PDCalibrator(method, central_tendency=0.01).fit(raw, y)
+    assert cal.transform(raw).mean() == pytest.approx(0.01, abs=1e-6)
+    assert PDCalibrator.from_dict(cal.to_dict()).transform(raw).mean() == pytest.approx(
+        0.01, abs=1e-6)
+
+
+@pytest.mark.parametrize("method", ["platt", "beta", "isotonic"])
+@pytest.mark.parametrize("outcome", [0, 1])
+def test_calibration_needs_both_outcomes(method, outcome):
+    with pytest.raises(ValueError, match=r"hold only (non-)?defaults"):
+        PDCalibrator(method).fit([0.1, 0.2, 0.3], [outcome] * 3)

@@ -129,8 +129,21 @@ def test_compiled_trees_score_like_lightgbm(tmp_path):
     # fitting again drops the compiled trees of the earlier fit
     m.fit(X, 1 - y)
     assert not m.compiled_
-    np.testing.assert_allclose(m.decision_function(T.iloc[:100]),
-                               m.booster_.predict(T.iloc[:100].to_numpy(float), raw_score=True))
+    fresh = m.booster_.predict(T.iloc[:100].to_numpy(float), raw_score=True)
+    np.testing.assert_allclose(m.decision_function(T.iloc[:100]), fresh)
+    # … and compiling the new trees to the same cache does not reuse the old native code
+    m.compile(cache=cache)
+    np.testing.assert_allclose(m.decision_function(T.iloc[:100]), fresh, rtol=0, atol=1e-10)
+    assert (tmp_path / "m.bin.sha256").read_text().strip() == __import__("hashlib").sha256(
+        m.booster_.model_to_string(num_iteration=m.best_iteration_).encode()).hexdigest()
+    # the same trees again: the cache is reused (not compiled afresh)
+    stamp = cache.stat().st_mtime_ns
+    GBMRiskModel.from_json(m.to_json()).compile(cache=cache)
+    assert cache.stat().st_mtime_ns == stamp
+    # n_jobs as LightGBM reads it (<= 0: all cores) works compiled too
+    for n_jobs in (-1, 0):
+        m.set_params(n_jobs=n_jobs)
+        np.testing.assert_allclose(m.decision_function(T.iloc[:100]), fresh, rtol=0, atol=1e-10)
 
 
 def test_compile_explains_what_it_cannot_do(monkeypatch):

@@ -8,6 +8,7 @@ import sqlite3
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from taxcredit.modeling import MasterScale, ScoreScale, WoEBinner, WoEScorecard
@@ -137,6 +138,29 @@ def test_sql_gives_the_same_scores_in_a_database(card):
     assert base.base_points_ != 0
 
 
+def test_sql_of_boolean_and_integer_codes_matches_python_in_sqlite():
+    # SQLite keeps booleans as 0/1 and compares an INTEGER column with '2' as the number 2
+    rng = np.random.default_rng(12)
+    n = 5000
+    X = pd.DataFrame({"flag": rng.random(n) < 0.4, "branch": rng.integers(1, 5, n),
+                      "x": rng.normal(size=n)})
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-2 + 1.2 * X["flag"] + 0.3 * X["branch"]
+                                             + X["x"])))).astype(int)
+    sc = WoEScorecard(min_iv=0.0, binner=WoEBinner(categorical_features=["flag", "branch"])
+                      ).fit(X, y)
+    assert {"flag", "branch"} <= set(sc.selected_)
+    assert sc.binner_.bins_["flag"].codes == "bool"
+    assert sc.binner_.bins_["branch"].codes == "text"
+    sql = sc.to_sql()
+    assert "IN (TRUE)" in sql and "'True'" not in sql
+    con = sqlite3.connect(":memory:")
+    X.head(500).to_sql("applications", con, index=False)
+    got = pd.read_sql(f"SELECT {sql} FROM applications", con)["score"].to_numpy()
+    assert np.array_equal(got, sc.score_points(X.head(500)))
+    again = WoEScorecard.from_json(sc.to_json())
+    assert again.binner_.bins_["flag"].codes == "bool" and again.to_sql() == sql
+
+
 def test_reasons_are_the_largest_point_shortfalls(card):
     sc, X, _ = card
     r = sc.reasons(X.head(50), k=2)
@@ -161,6 +185,18 @@ def test_round_trip_through_json(card, tmp_path):
     assert np.array_equal(again.score_points(X), sc.score_points(X))
     pd.testing.assert_frame_equal(again.points_, sc.points_)
     assert again.selected_ == sc.selected_
+    # the hyper-parameters come back too, so the card can be developed again from its file
+    assert again.binner.get_params() == {**sc.binner.get_params(),
+                                         "special_values": {"overdue": [-1.0]}}
+    assert {k: v for k, v in again.get_params(deep=False).items() if k not in ("binner",
+            "scale")} == {k: v for k, v in sc.get_params(deep=False).items()
+                          if k not in ("binner", "scale")}
+    X2, y2 = _data(seed=4)
+    refit, fresh = clone(again).fit(X2, y2), clone(sc).fit(X2, y2)
+    pd.testing.assert_frame_equal(refit.points_, fresh.points_)
+    legacy = sc.to_dict()
+    del legacy["params"]["binner"]  # a file written before the binner's parameters were kept
+    assert WoEScorecard.from_dict(legacy).binner is None
 
 
 def test_sign_check_drops_reversed_evidence():
