@@ -92,7 +92,7 @@ class LimitPolicy:
         if self.sales_share is not None:
             sales = X[self.sales_feature].to_numpy(dtype=float, na_value=np.nan)
             limit = np.minimum(limit, self.sales_share * np.nan_to_num(np.clip(sales, 0, None)))
-        limit = np.floor(limit / self.unit) * self.unit
+        limit = np.floor(limit / self.unit + 1e-9) * self.unit  # 0.35×1.4M is 489,999.99…
         limit = np.where(limit >= self.minimum, limit, 0.0)
         if approved is not None:
             limit = np.where(np.asarray(approved, dtype=bool), limit, 0.0)

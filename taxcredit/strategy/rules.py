@@ -47,6 +47,19 @@ def _num(x, n: int) -> np.ndarray:
     return arr
 
 
+def _kind(values: np.ndarray, known: np.ndarray) -> str | None:
+    """Say whether the known values are ``"number"`` or ``"text"`` (None: nothing known)."""
+    values = np.asarray(values)
+    if values.dtype.kind in "biuf":
+        return "number"
+    if values.dtype.kind == "U":
+        return "text"
+    seen = values[np.asarray(known, dtype=bool)] if len(values) else values
+    if not len(seen):
+        return None
+    return "text" if any(isinstance(v, str) for v in seen) else "number"
+
+
 class _Compiler:
     """Turn an expression's AST into a function of a DataFrame (vectorised)."""
 
@@ -61,7 +74,8 @@ class _Compiler:
 
     def compile(self) -> Callable[[pd.DataFrame], Value]:
         try:
-            tree = ast.parse(self.expr, mode="eval")
+            # inside parentheses a long condition may span lines (a TOML multi-line string)
+            tree = ast.parse(f"(\n{self.expr}\n)", mode="eval")
         except SyntaxError as exc:
             raise self.fail(f"syntax error ({exc.msg})") from None
         fn = self.logic(tree.body)
@@ -104,30 +118,48 @@ class _Compiler:
     def compare(self, node: ast.Compare) -> Callable[[pd.DataFrame], Value]:
         left = self.value(node.left)
         steps = []
+        texts = [ast.unparse(node.left)]
         for op, right in zip(node.ops, node.comparators, strict=True):
+            texts.append(ast.unparse(right))
             if isinstance(op, (ast.In, ast.NotIn)):
                 if not isinstance(right, (ast.List, ast.Tuple, ast.Set)):
                     raise self.fail("'in' needs a list of values")
                 values = [self.literal(e) for e in right.elts]
+                kinds = {"text" if isinstance(v, str) else "number" for v in values}
+                if len(kinds) > 1:
+                    raise self.fail(f"the list {texts[-1]} mixes numbers and text")
                 steps.append((op, values))
             elif type(op) in _CMP:
                 steps.append((op, self.value(right)))
             else:
                 raise self.fail(f"operator {type(op).__name__} is not allowed")
 
+        def same_kind(a, ka, b, kb, i):
+            """Refuse a number compared with text (never true: it would decline everyone)."""
+            x, y = _kind(a, ka), _kind(b, kb)
+            if x and y and x != y:
+                what = {"number": "numeric", "text": "text"}
+                raise RuleError(f"rule {self.code!r}: {texts[i]} is {what[x]} but "
+                                f"{texts[i + 1]} is {what[y]} in {self.expr!r}, so it could "
+                                "never hold; compare like with like (catalog codes are "
+                                "numeric: credit_grade A=1, B=2, M=3, C=4, D=5)")
+
         def cmp(df):
             n = len(df)
             truth = np.ones(n, dtype=bool)
             known = np.ones(n, dtype=bool)
             a, ka = left(df)
-            for op, right in steps:
+            for i, (op, right) in enumerate(steps):
                 if isinstance(op, (ast.In, ast.NotIn)):
+                    values = np.asarray(right, dtype=object)
+                    same_kind(a, ka, values, np.ones(len(values), dtype=bool), i)
                     hit = pd.Series(a).isin(right).to_numpy()
                     t = hit if isinstance(op, ast.In) else ~hit
                     kb = ka
                     b = None
                 else:
                     b, kb = right(df)
+                    same_kind(a, ka, b, kb, i)
                     with np.errstate(invalid="ignore"):
                         t = np.asarray(_CMP[type(op)](a, b), dtype=bool)
                     kb = ka & kb

@@ -14,6 +14,7 @@ import pandas as pd
 from ..data import TaxDataset
 from ..errors import TaxDataError
 from ..features import build_features, labels, monotone_constraints
+from ..features.engine import as_of_dates
 from ..modeling import GBMRiskModel, PDCalibrator, WoEScorecard, label_reasons, metrics
 from .rules import evaluate_rules
 from .spec import StrategySpec
@@ -22,6 +23,11 @@ __all__ = ["DECISIONS", "HORIZON_MONTHS", "Strategy", "labelled", "matured"]
 
 DECISIONS = ("approve", "refer", "decline")
 N_REASONS = 3
+#: the code in ``rule_hits`` of an approval the limit policy gives no amount (referred)
+NO_LIMIT = "LIMIT_NONE"
+NO_LIMIT_MESSAGE = {"zh": "按额度政策无可贷金额（低于最低额度或缺少纳税信用级别），转人工审核",
+                    "en": "the limit policy gives no amount (below the minimum loan or no tax "
+                          "credit grade): referred for review"}
 
 
 #: Outcome window of the default flag, in months.
@@ -130,7 +136,7 @@ class Strategy:
             raise ValueError(f"calibration_share must be in (0, 1), got {calibration_share}")
         apps = _training_rows(ds, target)
         if until is not None:
-            apps = apps[apps["application_date"] < pd.Timestamp(until)]
+            apps = apps[apps["application_date"] < as_of_dates([until])[0]]  # Beijing date
         pairs = apps[["uscc", "application_date"]].rename(columns={"application_date": "as_of"})
         features = self.spec.feature_list()
         X = build_features(ds, as_of=pairs, features=features).reset_index(drop=True)
@@ -194,8 +200,11 @@ class Strategy:
             ``grade``, ``reason_1..3`` (labels in ``lang``; for the rows ``reasons`` asks
             for: ``"not_approved"`` — declines and referrals, the default, as reason codes
             cost time for tree models — ``"all"`` or ``"none"``), ``decision`` (approve /
-            refer / decline) and ``limit``. Enterprises the data know nothing about still get a row
-            (their features are missing, and the rules say what that means).
+            refer / decline) and ``limit``. An approval always has a limit: where the limit
+            policy gives no amount (no grade, or below the minimum loan) the case is referred
+            with ``LIMIT_NONE`` among its ``rule_hits``. Enterprises the data know nothing
+            about still get a row (their features are missing, and the rules say what that
+            means).
         """
         self._check_fitted()
         X = build_features(ds, as_of=as_of, features=self.spec.needed_features())
@@ -205,6 +214,8 @@ class Strategy:
                         reasons: str = "not_approved") -> pd.DataFrame:
         """:meth:`decide` on features already built (one row per enterprise or pair)."""
         self._check_fitted()
+        if lang not in ("zh", "en"):
+            raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
         if reasons not in ("not_approved", "all", "none"):
             raise ValueError(f"reasons must be 'not_approved', 'all' or 'none', got {reasons!r}")
         spec = self.spec
@@ -239,18 +250,28 @@ class Strategy:
             got = label_reasons(raw, labels(), lang=lang)
             for i in range(1, N_REASONS + 1):
                 why.loc[need, f"reason_{i}"] = got[f"reason_{i}"].to_numpy()
+        # an approval needs an amount: a limit policy that gives none (grade unknown, tax
+        # too small for the minimum loan) sends the case to a credit officer
+        limit = spec.limits.limits(X, approved=decision == "approve")
+        no_amount = (decision == "approve") & (limit <= 0)
+        decision[no_amount] = "refer"
+        rule_hits = hits["rule_hits"].to_numpy().astype(object)
+        rule_hits[no_amount] = [f"{h};{NO_LIMIT}" if h else NO_LIMIT
+                                for h in rule_hits[no_amount]]
         msg = {r.code: (r.zh if lang == "zh" else r.en) or r.code for r in spec.rules}
+        msg[NO_LIMIT] = NO_LIMIT_MESSAGE[lang]
+        sep = "；" if lang == "zh" else "; "
         out = pd.DataFrame({
             "eligible": ~hits["knocked_out"].to_numpy(),
-            "rule_hits": hits["rule_hits"].to_numpy(),
-            "rule_messages": ["；".join(msg[c] for c in codes.split(";")) if codes else ""
-                              for codes in hits["rule_hits"]],
+            "rule_hits": rule_hits,
+            "rule_messages": [sep.join(msg[c] for c in codes.split(";")) if codes else ""
+                              for codes in rule_hits],
             "pd": p, "score": score, "grade": grade,
         }, index=X.index)
         for i in range(1, N_REASONS + 1):
             out[f"reason_{i}"] = why[f"reason_{i}"].to_numpy()
         out["decision"] = pd.Categorical(decision, categories=list(DECISIONS))
-        out["limit"] = spec.limits.limits(X, approved=decision == "approve")
+        out["limit"] = limit
         out.index = index
         return out
 

@@ -84,3 +84,42 @@ def test_limit_rounding_minimum_and_cap():
         LimitPolicy(tax_multiple={"AAA": 1})
     with pytest.raises(ValueError, match="needs feature"):
         p.limits(one.drop(columns="credit_grade"))
+
+
+@pytest.mark.parametrize("expr", ['credit_grade in ["A", "B"]', 'credit_grade == "A"',
+                                  'credit_grade != "D"', 'tax_12m > "30000"'])
+def test_numbers_compared_with_text_are_refused_not_silently_false(expr):
+    with pytest.raises(RuleError, match="compare like with like"):
+        Rule("R", expr).hits(X)
+
+
+def test_a_list_mixing_numbers_and_text_is_refused_when_the_rule_loads():
+    with pytest.raises(RuleError, match="mixes numbers and text"):
+        Rule("R", 'credit_grade in [1, "B"]')
+
+
+def test_text_features_compare_with_text():
+    T = pd.DataFrame({"industry": ["C", "F", None]})
+    assert list(Rule("R", 'industry in ["C", "G"]').hits(T)) == [False, True, True]
+    with pytest.raises(RuleError, match="industry is text but 5 is numeric"):
+        Rule("R", "industry == 5").hits(T)
+
+
+def test_a_rule_may_span_lines():
+    r = Rule("R", "tax_12m >= 30000\n    and (credit_grade <= 2\n\tor firm_age_months > 36)")
+    assert list(r.hits(X)) == [False, True, True, False, False]  # e: unknown or true
+
+
+def test_limit_rounding_is_not_fooled_by_binary_fractions():
+    # 0.35 × 1,400,000 is 489,999.99999999994 in binary floating point
+    one = pd.DataFrame({"credit_grade": [1], "avg_annual_tax_24m": [1e9], "sales_12m": [1.4e6]})
+    p = LimitPolicy(tax_multiple={"A": 10}, sales_share=0.35, cap=1e9, unit=10_000)
+    assert list(p.limits(one)) == [490_000]
+    shares = np.round(np.arange(1, 101) / 100, 2)
+    for share in shares:  # every share of whole-¥10k sales gives an exact multiple
+        q = LimitPolicy(tax_multiple={"A": 10}, sales_share=float(share), cap=1e9, unit=10_000)
+        sales = np.arange(1, 301) * 10_000 * 100  # ¥1m … ¥300m
+        got = q.limits(pd.DataFrame({"credit_grade": 1, "avg_annual_tax_24m": 1e12,
+                                     "sales_12m": sales}))
+        want = (np.round(sales * share, 6) // 10_000) * 10_000
+        assert np.array_equal(got, np.where(want >= 10_000, want, 0)), share

@@ -271,3 +271,47 @@ def test_central_tendency_moves_only_the_level_and_is_saved(ds, fitted, tmp_path
     again = tc.load_strategy(anchored.save(tmp_path / "ct"))
     assert again.calibrator_.shift_ == cal.shift_
     pd.testing.assert_frame_equal(again.decide(ds, as_of="2025-06-30"), a)
+
+
+@__import__("hypothesis").settings(max_examples=200, deadline=None)
+@__import__("hypothesis").given(__import__("hypothesis").strategies.text())
+def test_any_text_survives_the_toml_writer(text):
+    import tomllib
+
+    from taxcredit.strategy.spec import to_toml
+
+    assert tomllib.loads(to_toml({"t": {"s": text, "l": [text]}}))["t"] == {"s": text,
+                                                                           "l": [text]}
+
+
+def test_a_multi_line_rule_saves_and_loads(ds, fitted, tmp_path):
+    import dataclasses
+
+    rule = tc.strategy.Rule("R99_TAB", "arrears_now <= 0\n   or\ttax_12m > 0",
+                            en="line one\nline two", zh="第一行\n第二行")
+    spec = dataclasses.replace(fitted.spec, rules=(*fitted.spec.rules, rule))
+    s = tc.strategy.Strategy(spec)
+    s.model_, s.calibrator_, s.card_ = fitted.model_, fitted.calibrator_, fitted.card_
+    s.attachments_ = {}
+    again = tc.load_strategy(s.save(tmp_path / "ml"))
+    assert again.spec.rules[-1] == rule
+
+
+def test_every_approval_has_a_limit_and_language_is_checked(ds, fitted):
+    d = fitted.decide(ds, as_of="2025-06-30", lang="en")
+    assert (d.loc[d["decision"] == "approve", "limit"] > 0).all()
+    no_amount = d["rule_hits"].str.contains("LIMIT_NONE")
+    assert (d.loc[no_amount, "decision"] == "refer").all()
+    assert (d.loc[no_amount, "limit"] == 0).all()
+    assert d.loc[no_amount, "rule_messages"].str.contains("limit policy gives no amount").all()
+    assert not d["rule_messages"].str.contains("；").any()  # English joins with "; "
+    for lang in ("ZH", "zh-CN", "fr"):
+        with pytest.raises(ValueError, match="lang must be"):
+            fitted.decide(ds, as_of="2025-06-30", lang=lang, reasons="none")
+
+
+def test_fit_until_reads_dates_like_decide(ds):
+    naive = tc.strategies.get("sme_scorecard").fit(ds, until="2025-01-01")
+    aware = tc.strategies.get("sme_scorecard").fit(ds, until="2025-01-01T00:00+08:00")
+    assert aware.card_["training_window"] == naive.card_["training_window"]
+    assert aware.card_["calibration_window"] == naive.card_["calibration_window"]
