@@ -56,8 +56,12 @@ def top_k(lost: np.ndarray, names: list[str], k: int, index, what: str) -> pd.Da
 
 
 
+#: how a reason reads when the feature's value was missing for that row
+NO_DATA = {"zh": "无数据：{}", "en": "no data: {}"}
+
+
 def label_reasons(reasons: pd.DataFrame, labels: Mapping[str, tuple[str, str]], *,
-                  lang: str = "zh") -> pd.DataFrame:
+                  lang: str = "zh", values: pd.DataFrame | None = None) -> pd.DataFrame:
     """Replace feature names in ``reason_*`` columns by readable labels.
 
     Parameters
@@ -67,12 +71,26 @@ def label_reasons(reasons: pd.DataFrame, labels: Mapping[str, tuple[str, str]], 
     labels : mapping of feature → (中文, English)
         E.g. from the feature catalog; features without a label keep their name.
     lang : {"zh", "en"}
+    values : pandas.DataFrame, optional
+        The feature values of the same rows, in the same order. Where a reason's feature is
+        missing for its row, the label says so (``无数据：当前欠税金额`` / ``no data: Arrears
+        at as-of``): the risk came from the absence of data, not from the value.
     """
     if lang not in ("zh", "en"):
         raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+    if values is not None and len(values) != len(reasons):
+        raise ValueError(f"values has {len(values)} rows but reasons has {len(reasons)}")
     pick = 0 if lang == "zh" else 1
     out = reasons.copy()
     for c in out.columns:
-        if c.startswith("reason_"):
-            out[c] = [labels[v][pick] if v in labels else v for v in out[c]]
+        if not c.startswith("reason_"):
+            continue
+        names = out[c].to_numpy(dtype=object)
+        text = np.array([labels[v][pick] if v in labels else v for v in names], dtype=object)
+        if values is not None:
+            for name in pd.unique(names[pd.notna(names)]):
+                if name in values.columns:
+                    at = (names == name) & values[name].isna().to_numpy()
+                    text[at] = [NO_DATA[lang].format(t) for t in text[at]]
+        out[c] = pd.Series(text, index=out.index, dtype=object)  # None stays None
     return out

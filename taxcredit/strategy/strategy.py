@@ -247,7 +247,7 @@ class Strategy:
         if need.any():
             raw = (self.model_.reasons(None, k=N_REASONS, points=points.loc[need])
                    if points is not None else self.model_.reasons(Xf.loc[need], k=N_REASONS))
-            got = label_reasons(raw, labels(), lang=lang)
+            got = label_reasons(raw, labels(), lang=lang, values=Xf.loc[need])
             for i in range(1, N_REASONS + 1):
                 why.loc[need, f"reason_{i}"] = got[f"reason_{i}"].to_numpy()
         # an approval needs an amount: a limit policy that gives none (grade unknown, tax

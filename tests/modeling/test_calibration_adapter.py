@@ -143,6 +143,21 @@ def test_reason_labels_in_both_languages():
     assert label_reasons(r, labels, lang="en")["reason_1"].iloc[0] == "tax paid, last 12 months"
 
 
+def test_reasons_from_missing_values_say_there_were_no_data():
+    r = pd.DataFrame({"reason_1": ["tax_12m", "tax_12m", "mine", None],
+                      "reason_2": ["mine", None, "tax_12m", None]}, dtype=object)
+    values = pd.DataFrame({"tax_12m": [np.nan, 5.0, np.nan, np.nan], "mine": [1.0, 2, None, 3]})
+    labels = {"tax_12m": ("近12个月纳税额", "tax paid, last 12 months")}
+    zh = label_reasons(r, labels, values=values)
+    assert list(zh["reason_1"]) == ["无数据：近12个月纳税额", "近12个月纳税额", "无数据：mine",
+                                    None]
+    assert list(zh["reason_2"]) == ["mine", None, "无数据：近12个月纳税额", None]
+    en = label_reasons(r, labels, lang="en", values=values)
+    assert en["reason_1"].iloc[0] == "no data: tax paid, last 12 months"
+    with pytest.raises(ValueError, match="rows"):
+        label_reasons(r, labels, values=values.head(2))
+
+
 @parametrize_with_checks([SklearnRiskModel(LogisticRegression()),
                           SklearnRiskModel(RandomForestClassifier(n_estimators=5,
                                                                   random_state=0))])

@@ -315,3 +315,19 @@ def test_fit_until_reads_dates_like_decide(ds):
     aware = tc.strategies.get("sme_scorecard").fit(ds, until="2025-01-01T00:00+08:00")
     assert aware.card_["training_window"] == naive.card_["training_window"]
     assert aware.card_["calibration_window"] == naive.card_["calibration_window"]
+
+
+def test_reasons_name_missing_data_as_such(ds, fitted):
+    d = fitted.decide(ds, as_of="2025-06-30", lang="en", reasons="all")
+    X = tc.build_features(ds, as_of="2025-06-30", features=fitted.spec.needed_features())
+    by_label = {en: f for f, (_, en) in tc.features.labels().items()}
+    checked = 0
+    for col in ("reason_1", "reason_2"):
+        for i, text in enumerate(d[col]):
+            if text is None or pd.isna(text):
+                continue
+            missing = text.startswith("no data: ")
+            feature = by_label.get(text.removeprefix("no data: "), text.removeprefix("no data: "))
+            assert missing == bool(pd.isna(X[feature].iloc[i])), (i, text)
+            checked += missing
+    assert checked > 0  # the synthetic data have enterprises without records
