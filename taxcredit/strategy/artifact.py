@@ -28,6 +28,8 @@ from .strategy import Strategy
 __all__ = ["load_strategy", "save_strategy"]
 
 CARD = "model_card.json"
+#: the card's own digest: its windows, fingerprint and list of files cannot change unnoticed
+CARD_DIGEST = "card_sha256"
 _MODELS = {"scorecard": WoEScorecard, "gbm": GBMRiskModel}
 _RESERVED = {"model", "calibration", "model_card", "strategy"}
 
@@ -86,9 +88,17 @@ def save_strategy(strategy: Strategy, folder) -> Path:
         "files": {name: _sha256(folder / name)
                   for name in (*_files(model_file), *attached)},
     }
+    card[CARD_DIGEST] = _card_digest(card)
     (folder / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=1),
                                encoding="utf-8")
     return folder
+
+
+def _card_digest(card: dict) -> str:
+    """SHA-256 of the card's content (canonical JSON, the digest itself left out)."""
+    body = {k: v for k, v in card.items() if k != CARD_DIGEST}
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _drop_stale_attachments(folder: Path, keep: set[str]) -> None:
@@ -173,6 +183,11 @@ def load_strategy(folder, *, trusted: bool = False) -> Strategy:
         card = json.loads(card_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ArtifactError(f"{card_file}: not valid JSON ({exc})") from exc
+    if not isinstance(card, dict) or card.get(CARD_DIGEST) != _card_digest(card):
+        raise ArtifactError(
+            f"{card_file}: the model card's content does not match its {CARD_DIGEST} (it "
+            "was edited after training, or written by a taxcredit before cards carried "
+            "one) — retrain and save again, or restore the original")
     model_file = card.get("model_file", "model.json")
     if model_file not in ("model.json", "model.skops", "model.joblib"):
         raise ArtifactError(f"{card_file}: unexpected model file {model_file!r}")
@@ -208,5 +223,6 @@ def load_strategy(folder, *, trusted: bool = False) -> Strategy:
             raise ArtifactError(f"{folder / _attachment_file(name)}: not JSON ({exc})") from exc
     strategy.card_ = {k: v for k, v in card.items()
                       if k not in ("files", "libraries", "created", "strategy", "version",
-                                   "title", "model_type", "model_file", "attachments")}
+                                   "title", "model_type", "model_file", "attachments",
+                                   CARD_DIGEST)}
     return strategy

@@ -112,6 +112,19 @@ def test_save_load_gives_identical_decisions_and_refuses_tampering(ds, fitted, t
     again = tc.load_strategy(folder)
     pd.testing.assert_frame_equal(again.decide(ds, as_of="2025-06-30"),
                                   fitted.decide(ds, as_of="2025-06-30"))
+    # the card guards itself: a changed window, fingerprint or list of files is refused
+    for field, value in (("training_window", ["2021-01-01", "2021-02-01"]),
+                         ("data_fingerprint", "0" * 64), ("attachments", ["extra"]),
+                         ("card_sha256", "0" * 64)):
+        edited = {**card, field: value}
+        (folder / "model_card.json").write_text(json.dumps(edited), encoding="utf-8")
+        with pytest.raises(tc.ArtifactError, match="card_sha256"):
+            tc.load_strategy(folder)
+    del card["card_sha256"]  # a card from before cards carried a digest
+    (folder / "model_card.json").write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(tc.ArtifactError, match="before cards carried one"):
+        tc.load_strategy(folder)
+    folder = fitted.save(tmp_path / "s")
     toml = folder / "strategy.toml"
     toml.write_text(toml.read_text(encoding="utf-8").replace("0.035", "0.5"), encoding="utf-8")
     with pytest.raises(tc.ArtifactError, match=r"strategy\.toml: SHA-256"):
