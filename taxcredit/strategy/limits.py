@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +17,11 @@ __all__ = ["LimitPolicy"]
 
 #: Ordinal coding of the tax credit grade in the feature catalog.
 GRADE_CODES = {"A": 1, "B": 2, "M": 3, "C": 4, "D": 5}
+
+
+def _check_number(what: str, v) -> None:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        raise ValueError(f"{what} must be a finite number, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,14 @@ class LimitPolicy:
         bad = [g for g in bad if g not in GRADE_CODES]
         if bad:
             raise ValueError(f"unknown grade(s) {bad}; grades are {list(GRADE_CODES)}")
+        for name in ("cap", "minimum", "unit", *(["sales_share"] if self.sales_share
+                                                   is not None else [])):
+            _check_number(f"limits: {name}", getattr(self, name))
+        for table in ("tax_multiple", "fixed_by_grade"):
+            for g, v in getattr(self, table).items():
+                _check_number(f"limits: {table} {g}", v)
+                if v < 0:
+                    raise ValueError(f"limits: {table} {g} must not be negative, got {v}")
         if self.cap <= 0 or self.unit <= 0 or self.minimum < 0:
             raise ValueError("cap and unit must be positive, minimum non-negative")
         if self.sales_share is not None and not 0 < self.sales_share <= 1:

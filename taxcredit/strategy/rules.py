@@ -251,6 +251,10 @@ class Rule:
     en: str = ""
 
     def __post_init__(self) -> None:
+        for key in ("code", "require", "action", "zh", "en"):
+            if not isinstance(getattr(self, key), str):
+                raise RuleError(f"rule {self.code!r}: {key} must be text, got "
+                                f"{getattr(self, key)!r}")
         if self.action not in ACTIONS:
             raise RuleError(f"rule {self.code!r}: action must be one of {ACTIONS}, got "
                             f"{self.action!r}")

@@ -17,7 +17,8 @@ CALIBRATIONS = ("platt", "beta", "isotonic")
 #: the keys each fixed table of strategy.toml may hold (a misspelt key is an error, not ignored)
 _KEYS = {"strategy": {"name", "version", "zh", "en"},
          "model": {"type", "features", "calibration", "central_tendency", "params"},
-         "decision": {"approve_max_pd", "refer_max_pd"}}
+         "decision": {"approve_max_pd", "refer_max_pd"},
+         "grades": {"names", "bounds"}}
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,11 @@ class StrategySpec:
                                or not 0 < ct < 1):
             raise ValueError(f"strategy {self.name!r}: [model] central_tendency must be a "
                              f"default rate in (0, 1), got {ct!r}")
+        for key in ("approve_max_pd", "refer_max_pd"):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise ValueError(f"strategy {self.name!r}: [decision] {key} must be a number, "
+                                 f"got {v!r}")
         if not 0 < self.approve_max_pd <= self.refer_max_pd < 1:
             raise ValueError(f"strategy {self.name!r}: need 0 < approve_max_pd <= "
                              f"refer_max_pd < 1, got {self.approve_max_pd}, "
@@ -142,7 +148,8 @@ class StrategySpec:
             "grades": {"names": list(self.grades.grades), "bounds": list(self.grades.bounds)},
             "decision": {"approve_max_pd": self.approve_max_pd,
                          "refer_max_pd": self.refer_max_pd},
-            "limits": {k: v for k, v in self.limits.to_dict().items() if v is not None},
+            "limits": {k: (False if v is None else v)  # TOML has no null: false = no cap
+                       for k, v in self.limits.to_dict().items()},
             "rules": [r.to_dict() for r in self.rules],
             **({"profile": dict(self.profile)} if self.profile else {}),
             **({"monitoring": dict(self.monitoring)} if self.monitoring else {}),
@@ -167,16 +174,29 @@ class StrategySpec:
         s = d.get("strategy", {})
         if "name" not in s:
             raise ValueError("strategy.toml: [strategy] needs a name")
+        for key in ("name", "version", "zh", "en"):
+            if key in s and not isinstance(s[key], str):
+                raise ValueError(f"strategy.toml: [strategy] {key} must be text in quotes "
+                                 f"(e.g. {key} = \"{s[key]}\"), got {s[key]!r}")
         m = d.get("model", {})
         feats = m.get("features", "catalog")
+        if not (feats == "catalog" or (isinstance(feats, list)
+                                       and all(isinstance(f, str) for f in feats))):
+            raise ValueError(f"strategy.toml: [model] features must be \"catalog\" or a list of "
+                             f"feature names, got {feats!r}")
         g = d.get("grades")
         grades = (MasterScale(grades=tuple(g["names"]), bounds=tuple(float(b) for b in
                                                                      g["bounds"]))
                   if g else MasterScale.geometric(8))
         dec = d.get("decision", {})
         lim = dict(d.get("limits", {}))
-        if "sales_share" not in lim and "limits" in d:
-            lim["sales_share"] = None
+        if "limits" in d:  # a bank's limit table says whether sales cap the limit
+            if "sales_share" not in lim:
+                raise ValueError("strategy.toml: [limits] needs sales_share — a share of "
+                                 "12-month sales (e.g. sales_share = 0.15), or "
+                                 "sales_share = false for no sales cap")
+            if lim["sales_share"] is False:
+                lim["sales_share"] = None
         return cls(
             name=s["name"], version=str(s.get("version", "1.0")), zh=s.get("zh", ""),
             en=s.get("en", ""), model_type=m.get("type", "scorecard"),
@@ -186,8 +206,8 @@ class StrategySpec:
             features=feats if isinstance(feats, str) else tuple(feats),
             scale=ScoreScale.from_dict(d["scale"]) if "scale" in d else ScoreScale(),
             grades=grades,
-            approve_max_pd=float(dec.get("approve_max_pd", 0.03)),
-            refer_max_pd=float(dec.get("refer_max_pd", 0.06)),
+            approve_max_pd=dec.get("approve_max_pd", 0.03),
+            refer_max_pd=dec.get("refer_max_pd", 0.06),
             limits=LimitPolicy.from_dict(lim) if lim else LimitPolicy(),
             rules=tuple(Rule(**r) for r in d.get("rules", [])),
             profile=_table(d.get("profile", {}), "profile"),

@@ -344,3 +344,34 @@ def test_reasons_name_missing_data_as_such(ds, fitted):
             assert missing == bool(pd.isna(X[feature].iloc[i])), (i, text)
             checked += missing
     assert checked > 0  # the synthetic data have enterprises without records
+
+
+@pytest.mark.parametrize(("toml", "match"), [
+    ('[limits]\ncap = 2000000\n', r"\[limits\] needs sales_share"),
+    ('[limits]\nsales_share = 0.2\ncap = nan\n', "cap must be a finite number"),
+    ('[limits]\nsales_share = 0.2\ncap = "3000000"\n', "cap must be a finite number"),
+    ('[limits]\nsales_share = 0.2\ntax_multiple = { A = "8" }\n',
+     "tax_multiple A must be a finite number"),
+    ('[limits]\nsales_share = 0.2\ntax_multiple = { A = -1 }\n', "must not be negative"),
+    ('[decision]\napprove_max_pd = "0.03"\n', r"\[decision\] approve_max_pd must be a number"),
+    ('[model]\nfeatures = "sales_12m"\n', r"features must be \"catalog\" or a list"),
+    ('[grades]\nname = ["A"]\nbounds = []\n', r"unknown key\(s\) \['name'\] in \[grades\]"),
+    ('[[rules]]\ncode = "R"\nrequire = 5\n', "require must be text"),
+])
+def test_strategy_toml_types_are_checked(tmp_path, toml, match):
+    bad = tmp_path / "strategy.toml"
+    bad.write_text('[strategy]\nname = "x"\nversion = "1.10"\n' + toml, encoding="utf-8")
+    with pytest.raises(ValueError, match=match):
+        StrategySpec.from_toml(bad)
+
+
+def test_version_is_text_and_no_sales_cap_round_trips(tmp_path):
+    f = tmp_path / "strategy.toml"
+    f.write_text('[strategy]\nname = "x"\nversion = 1.10\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"version must be text in quotes"):
+        StrategySpec.from_toml(f)
+    f.write_text('[strategy]\nname = "x"\n[limits]\nsales_share = false\n', encoding="utf-8")
+    spec = StrategySpec.from_toml(f)
+    assert spec.limits.sales_share is None
+    assert "sales_share = false" in spec.to_toml()
+    assert StrategySpec.from_dict(__import__("tomllib").loads(spec.to_toml())) == spec
