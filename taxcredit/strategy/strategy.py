@@ -225,6 +225,8 @@ class Strategy:
         if missing:
             raise ValueError(f"the feature frame lacks {missing} (build it with "
                              "build_features(…, features=strategy.spec.needed_features()))")
+        if len(X) == 0:  # nothing asked, nothing decided: the columns, no rows
+            return self._empty_decisions(index)
         hits = evaluate_rules(list(spec.rules), X)
         Xf = X[spec.feature_list()]
         points = None
@@ -272,6 +274,18 @@ class Strategy:
             out[f"reason_{i}"] = why[f"reason_{i}"].to_numpy()
         out["decision"] = pd.Categorical(decision, categories=list(DECISIONS))
         out["limit"] = limit
+        out.index = index
+        return out
+
+    @staticmethod
+    def _empty_decisions(index: pd.Index) -> pd.DataFrame:
+        cols = {"eligible": pd.Series(dtype=bool), "rule_hits": pd.Series(dtype=object),
+                "rule_messages": pd.Series(dtype=object), "pd": pd.Series(dtype=float),
+                "score": pd.Series(dtype=np.int64), "grade": pd.Series(dtype=object),
+                **{f"reason_{i}": pd.Series(dtype=object) for i in range(1, N_REASONS + 1)},
+                "decision": pd.Series(pd.Categorical([], categories=list(DECISIONS))),
+                "limit": pd.Series(dtype=float)}
+        out = pd.DataFrame(cols)
         out.index = index
         return out
 

@@ -375,3 +375,12 @@ def test_version_is_text_and_no_sales_cap_round_trips(tmp_path):
     assert spec.limits.sales_share is None
     assert "sales_share = false" in spec.to_toml()
     assert StrategySpec.from_dict(__import__("tomllib").loads(spec.to_toml())) == spec
+
+
+def test_no_pairs_give_no_rows_with_every_column(ds, fitted):
+    full = fitted.decide(ds, as_of="2025-06-30")
+    none = fitted.decide(ds, as_of=pd.DataFrame({"uscc": pd.Series([], dtype=str),
+                                                 "as_of": pd.Series([], dtype="datetime64[ns]")}))
+    assert len(none) == 0 and list(none.columns) == list(full.columns)
+    assert none.index.names == full.index.names
+    assert none["decision"].dtype == full["decision"].dtype
