@@ -293,8 +293,9 @@ def _edges(x: np.ndarray, bins) -> np.ndarray:
         finite = x[~np.isnan(x)]
         if not len(finite):
             return np.array([])
-        q = np.quantile(finite, np.linspace(0, 1, int(bins) + 1)[1:-1])
-        return np.unique(q)
+        with np.errstate(invalid="ignore"):  # between two infinities: NaN, dropped
+            q = np.quantile(finite, np.linspace(0, 1, int(bins) + 1)[1:-1])
+        return np.unique(q[~np.isnan(q)])
     return np.sort(np.asarray(bins, dtype=float))
 
 

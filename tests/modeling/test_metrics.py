@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -110,6 +111,23 @@ def test_psi_against_a_textbook_loop():
     # a value equal to an edge goes to the upper bin
     assert metrics.psi([0.0, 1.0], [1.0, 1.0], bins=[1.0]) == pytest.approx(
         _psi_by_hand([0.0, 1.0], [1.0, 1.0], [1.0]))
+
+
+def test_psi_of_scores_with_infinities_uses_no_nan_edge():
+    # PD 0 or 1 become ±inf log-odds; here 30 % of the expected sample is +inf
+    r = np.random.default_rng(0)
+    e = np.r_[r.normal(size=700), [np.inf] * 300]
+    a = np.r_[r.normal(size=990), [np.inf] * 10]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        edges = metrics._edges(e, 10)
+        v = metrics.psi(e, a)
+    assert not np.isnan(edges).any() and edges[-1] == np.inf
+    # textbook, with +inf written as a huge number: the infinities are a bin of their own
+    big = np.nextafter(np.inf, 0)
+    assert v == pytest.approx(_psi_by_hand(np.minimum(e, big), np.minimum(a, big),
+                                           list(np.minimum(edges, big))))
+    assert v > 1.0  # 30 % → 1 % in that bin is a large shift
 
 
 @settings(max_examples=60, deadline=None)
