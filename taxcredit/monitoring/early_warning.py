@@ -268,21 +268,44 @@ def _monthly_out(ctx: _Context) -> pd.DataFrame:
 
 
 def _sales_drop(ctx: _Context, p: dict) -> pd.DataFrame:
+    """EW06: the latest three months against the same months a year earlier.
+
+    The window ends at the firm's latest period — the last one due by the as-of date, or a
+    later one already filed — and both windows must be covered by returns month for month: a
+    missing return is not a month of zero sales (EW04 reports returns that are missing), and
+    a firm that stopped filing long ago gets no alert about its old periods.
+    """
     vat = ctx.table("vat_returns", "filing_date")
     if vat.empty:
         return _empty()
-    last = vat.groupby("uscc")["period_end"].max()
-    month = vat["period_end"].dt.year * 12 + vat["period_end"].dt.month
-    lag = vat["uscc"].map(last.dt.year * 12 + last.dt.month) - month  # months before the last
-    recent = vat[(lag >= 0) & (lag < 3)]  # the last 3 months (or the last quarter)
-    before = vat[(lag >= 12) & (lag < 15)]  # the same months a year earlier
-    a = recent.groupby("uscc")["taxable_sales"].sum()
-    b = before.groupby("uscc")["taxable_sales"].sum()
-    df = pd.DataFrame({"sales_3m": a, "sales_3m_year_before": b}).dropna()
+    end_m = vat["period_end"].dt.year * 12 + vat["period_end"].dt.month
+    start_m = vat["period_start"].dt.year * 12 + vat["period_start"].dt.month
+    last = vat.assign(m=end_m).sort_values(["uscc", "period_end"], kind="mergesort") \
+        .groupby("uscc", sort=False).tail(1).set_index("uscc")
+    due = {freq: (periods[-1][0].year * 12 + periods[-1][0].month) if periods else 0
+           for freq, periods in _expected_periods(ctx.as_of, 0).items()}
+    due_m = last["filing_frequency"].astype(str).map(due).fillna(0).astype(int)
+    anchor = np.maximum(last["m"].to_numpy(), due_m.to_numpy())
+    anchor = pd.Series(anchor, index=last.index)
+    lag = vat["uscc"].map(anchor).to_numpy() - end_m.to_numpy()  # months before the anchor
+    covered = (end_m - start_m + 1).clip(lower=1).to_numpy()
+    recent = (lag >= 0) & (lag < 3)
+    before = (lag >= 12) & (lag < 15)
+    key = vat["uscc"].to_numpy()
+    sales = vat["taxable_sales"].to_numpy(dtype=float, na_value=np.nan)
+    df = pd.DataFrame({
+        "sales_3m": pd.Series(sales[recent]).groupby(key[recent]).sum(min_count=1),
+        "months_3m": pd.Series(covered[recent]).groupby(key[recent]).sum(),
+        "sales_3m_year_before": pd.Series(sales[before]).groupby(key[before]).sum(min_count=1),
+        "months_year_before": pd.Series(covered[before]).groupby(key[before]).sum()})
+    df = df[(df["months_3m"] == 3) & (df["months_year_before"] == 3)].dropna()
     df = df[df["sales_3m_year_before"] > 0]
     df["change"] = df["sales_3m"] / df["sales_3m_year_before"] - 1.0
     df = df[df["change"] <= p["orange"]].reset_index(names="uscc")
-    df["period_end"] = df["uscc"].map(last).to_numpy()
+    m = df["uscc"].map(anchor).to_numpy()
+    df["period_end"] = pd.to_datetime(pd.DataFrame({"year": (m - 1) // 12,
+                                                    "month": (m - 1) % 12 + 1, "day": 1})) \
+        + pd.offsets.MonthEnd(0)
     level = np.where(df["change"] <= p["red"], "red", "orange")
     return _hits(df, level, "period_end", ["sales_3m", "sales_3m_year_before", "change",
                                            "period_end"])

@@ -350,3 +350,21 @@ def test_key_change_window_is_around_the_legal_rep_change():
     near = {"events": events(("address_change", "2025-04-01"), ("legal_rep_change", "2025-06-15"))}
     assert _fired(far, "EW10")["level"].tolist() == ["yellow"]
     assert _fired(near, "EW10")["level"].tolist() == ["orange"]
+
+
+def test_sales_drop_needs_every_month_filed_and_a_current_window():
+    full = {**months("2024-03-01", "2025-02-01"), **months("2025-03-01", "2025-05-01", 90_000.0)}
+    # two returns missing: they are not months of zero sales (no EW06), and nothing is hidden
+    gaps = {k: v for k, v in full.items() if k not in ("2025-03-01", "2025-04-01")}
+    assert _fired({"vat_returns": vat(gaps)}, "EW06").empty
+    # a firm that stopped filing a year ago gets no alert about its old last three months
+    old = {**months("2023-03-01", "2024-02-01"), **months("2024-03-01", "2024-05-01", 10_000.0)}
+    assert _fired({"vat_returns": vat(old)}, "EW06").empty
+    # a quarterly filer: Q1 2025 (the last quarter due by 2025-06-30) against Q1 2024
+    quarters = {"2024-03-01": 300_000.0, "2024-06-01": 300_000.0, "2024-09-01": 300_000.0,
+                "2024-12-01": 300_000.0, "2025-03-01": 90_000.0}
+    hit = _fired({"vat_returns": vat(quarters, freq="quarterly")}, "EW06")
+    assert list(hit["level"]) == ["red"]
+    evidence = json.loads(hit["evidence"].iloc[0])
+    assert evidence["sales_3m"] == 90_000.0 and evidence["sales_3m_year_before"] == 300_000.0
+    assert evidence["change"] == pytest.approx(-0.7)
