@@ -331,8 +331,8 @@ def _red_letter(ctx: _Context, p: dict) -> pd.DataFrame:
     out = _monthly_out(ctx)
     if out.empty:
         return _empty()
-    out = out.sort_values(["uscc", "period_end"], kind="mergesort")
-    gross = out["amount"] + out["red_amount"]
+    out = out.sort_values(["uscc", "period_end"], kind="mergesort").reset_index(drop=True)
+    gross = out["amount"] + out["red_amount"]  # rows by position: an index may repeat
     out = out.assign(ratio=np.where(gross > 0, out["red_amount"] / gross.where(gross > 0, 1),
                                     0.0))
     latest = out.groupby("uscc", sort=False).tail(1)
@@ -401,6 +401,8 @@ def _penalty(ctx: _Context, p: dict) -> pd.DataFrame:
     if ev.empty:
         return _empty()
     ev = ev.assign(event_type=ev["event_type"].astype(str))
+    if "amount" not in ev.columns:  # optional in the contract
+        ev = ev.assign(amount=np.nan)
     return _hits(ev, p["level"], "event_date", ["event_type", "event_date", "amount"])
 
 
@@ -705,5 +707,11 @@ def _status_vs(alerts: pd.DataFrame, previous: pd.DataFrame | None) -> np.ndarra
         .min()
     key = pd.MultiIndex.from_arrays([alerts["uscc"], alerts["rule"]])
     before = prev_rank.reindex(key).to_numpy()
-    return np.where(np.isnan(before), "new",
+    # an event rule's alert about a later event than last time is a new alert, not the old one
+    prev_trigger = pd.to_datetime(prev["trigger_date"]).groupby(
+        [prev["uscc"], prev["rule"]]).max().reindex(key).to_numpy()
+    event = alerts["rule"].map(lambda c: c in RULES and RULES[c].kind == "event").to_numpy(
+        dtype=bool)
+    later = event & (pd.to_datetime(alerts["trigger_date"]).to_numpy() > prev_trigger)
+    return np.where(np.isnan(before) | later, "new",
                     np.where(alerts["rank"].to_numpy() < before, "escalated", "ongoing"))

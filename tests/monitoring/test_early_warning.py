@@ -368,3 +368,17 @@ def test_sales_drop_needs_every_month_filed_and_a_current_window():
     evidence = json.loads(hit["evidence"].iloc[0])
     assert evidence["sales_3m"] == 90_000.0 and evidence["sales_3m_year_before"] == 300_000.0
     assert evidence["change"] == pytest.approx(-0.7)
+
+
+def test_a_later_event_under_the_same_rule_is_new_and_amount_is_optional():
+    pen = events(("penalty", "2025-05-20", 5_000.0), ("penalty", "2025-06-20", 80_000.0))
+    may = early_warnings(_ds(events=pen[pen["event_date"] <= "2025-05-31"]), "2025-05-31",
+                         book=[U])
+    assert may.query("rule == 'EW13'")["status"].tolist() == ["new"]
+    june = early_warnings(_ds(events=pen), "2025-06-30", book=[U], previous=may)
+    assert june.query("rule == 'EW13'")["status"].tolist() == ["new"]  # another penalty
+    same = early_warnings(_ds(events=pen[pen["event_date"] <= "2025-05-31"]), "2025-06-05",
+                          book=[U], previous=may)
+    assert same.query("rule == 'EW13'")["status"].tolist() == ["ongoing"]  # the same one
+    no_amount = early_warnings(_ds(events=pen.drop(columns="amount")), "2025-06-30", book=[U])
+    assert json.loads(no_amount.query("rule == 'EW13'")["evidence"].iloc[0]).get("amount") is None
