@@ -14,6 +14,7 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from ..data import TaxDataset
+from ..data.coerce import _parse_text_dates
 from ..errors import TaxDataError
 from . import balance, entity, history, network, operations, tax
 from .catalog import FEATURES, feature_ids
@@ -59,14 +60,7 @@ def _pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
 
 def _dates(raw: pd.Series) -> np.ndarray:
     """As-of dates as midnight ``datetime64[ns]`` (Beijing wall time for aware ones)."""
-    try:
-        try:
-            dates = pd.to_datetime(raw, format="ISO8601") if not _is_datetime(raw) \
-                else pd.to_datetime(raw)
-        except ValueError:
-            dates = pd.to_datetime(raw, format="mixed")
-    except (ValueError, TypeError) as exc:
-        raise TaxDataError(f"as_of: cannot read dates ({exc})") from exc
+    dates = _read_dates(raw)
     if isinstance(dates.dtype, pd.DatetimeTZDtype):  # wall time in Beijing
         dates = dates.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
     dates = dates.astype("datetime64[ns]")
@@ -74,6 +68,33 @@ def _dates(raw: pd.Series) -> np.ndarray:
         rows = np.flatnonzero(dates.isna().to_numpy())[:5].tolist()
         raise TaxDataError(f"as_of: {int(dates.isna().sum())} missing date(s); e.g. rows {rows}")
     return dates.dt.normalize().to_numpy()
+
+
+def _read_dates(raw: pd.Series) -> pd.Series:
+    """Parse dates without guessing: day-first and month-first are never told apart by luck."""
+    if _is_datetime(raw):
+        return pd.to_datetime(raw)
+    try:
+        return pd.to_datetime(raw, format="ISO8601")
+    except (ValueError, TypeError):
+        pass
+    text = raw.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool)
+    if not text.any():  # date and timestamp objects: no layout to guess
+        aware = raw.map(lambda v: getattr(v, "tzinfo", None) is not None, na_action="ignore")
+        try:
+            if aware.fillna(False).astype(bool).all():  # zones differ row to row: via UTC
+                return pd.to_datetime(raw, utc=True)
+            return pd.to_datetime(raw, format="mixed")
+        except (ValueError, TypeError) as exc:
+            raise TaxDataError(f"as_of: cannot read dates ({exc})") from exc
+    dates = _parse_text_dates(raw.astype("string"))  # "12/01/2024" would be either
+    bad = raw.notna().to_numpy() & dates.isna().to_numpy()
+    if bad.any():
+        examples = raw[bad].astype(str).unique()[:3].tolist()
+        raise TaxDataError(f"as_of: {int(bad.sum())} value(s) not in an unambiguous date layout "
+                           "(YYYY-MM-DD, YYYYMMDD, YYYY/MM/DD, YYYY年MM月DD日, ISO with a UTC "
+                           f"offset), e.g. {examples}")
+    return dates
 
 
 def as_of_dates(raw) -> np.ndarray:

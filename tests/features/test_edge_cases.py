@@ -130,6 +130,23 @@ def test_as_of_with_time_zone_or_mixed_iso_formats():
     assert (b.index.get_level_values("as_of") == T("2025-06-30")).all()
 
 
+def test_as_of_layouts_are_never_guessed_day_or_month_first():
+    months = pd.date_range("2024-01-31", "2025-05-31", freq="ME")
+    ds = tc.TaxDataset({"enterprises": ent([U]), "vat_returns": vat(U, months)}).validate()
+    # "12/01/2024" is 12 January or 1 December: refused, not read either way by luck
+    pairs = pd.DataFrame({"uscc": [U, U], "as_of": ["30/06/2024", "12/01/2024"]})
+    with pytest.raises(tc.TaxDataError, match=r"unambiguous date layout.*12/01/2024"):
+        tc.build_features(ds, as_of=pairs)
+    ok = pd.DataFrame({"uscc": [U, U, U], "as_of": ["2024/01/12", "20240112", "2024年1月12日"]})
+    got = tc.build_features(ds, as_of=ok).index.get_level_values("as_of")
+    assert (got == T("2024-01-12")).all()
+    zones = pd.DataFrame({"uscc": [U, U], "as_of": [
+        pd.Timestamp("2024-01-12", tz="Asia/Shanghai"),
+        pd.Timestamp("2024-01-12 20:00", tz="UTC")]})
+    got = tc.build_features(ds, as_of=zones).index.get_level_values("as_of")
+    assert list(got) == [T("2024-01-12"), T("2024-01-13")]  # Beijing wall time
+
+
 def test_streamed_pairs_of_unknown_enterprises(tmp_path):
     from taxcredit.data.synthetic import write_population
 
