@@ -199,7 +199,7 @@ FEATURES: tuple[Feature, ...] = (
     F("fees_penalties_24m", "滞纳金与罚款", "Late fees and penalties", "credit_history",
       "riskier", "CNY", (*_PAY, "payments.late_fee"), "24m before as-of",
       "Σ late fees of liabilities paid, and Σ penalties due, in the 24 months before as-of "
-      "(missing when the payments carry no late fees at all)."),
+      "(missing when a payment made by as-of has no late fee recorded)."),
     F("credit_grade", "纳税信用等级", "Tax credit grade", "credit_history", "riskier", "grade",
       ("credit_grades.year", "credit_grades.grade", "credit_grades.effective_date"), "as-of",
       "Latest grade in effect at as-of, as an ordinal: A=1, B=2, M=3, C=4, D=5."),

@@ -145,13 +145,16 @@ def _payment_history(ctx: Context, out: dict[str, np.ndarray], history: np.ndarr
     late = recent & (unpaid | (paid > due))
     out["late_payments_24m"] = np.where(history, np.bincount(pairs[late], minlength=ctx.n),
                                         np.nan)
-    fee = np.nan_to_num(ctx.column("payments", "late_fee", rows))
+    fee_raw = (ctx.column("payments", "late_fee", rows)
+               if "late_fee" in ctx.tables["payments"].columns else np.full(len(rows), np.nan))
+    fee = np.nan_to_num(fee_raw)
     fee_in = paid_known & (paid > start)
     penalty = ctx.is_in("payments", "tax_type", rows, ["penalty"]) & (due > start)
     total = np.where(fee_in, fee, 0.0) + np.where(penalty, amount, 0.0)
-    # validation adds an absent optional column as all-missing: then fees are unknown
-    pay = ctx.tables["payments"]
-    fees_known = "late_fee" in pay.columns and bool(pay["late_fee"].notna().any())
+    # fees are unknown for an enterprise with a payment made by its as-of whose late fee is
+    # not recorded (none paid: nothing to charge, 0) — decided per pair, never from the
+    # whole table: the same whatever the chunk, and later data change nothing
+    fees_known = np.bincount(pairs[paid_known & np.isnan(fee_raw)], minlength=ctx.n) == 0
     out["fees_penalties_24m"] = np.where(history & fees_known,
                                          np.bincount(pairs, weights=total, minlength=ctx.n),
                                          np.nan)

@@ -178,3 +178,30 @@ def test_transformer_codes_use_fixed_categories():
     tf = TaxFeatures(ds).fit(X)
     assert list(tf.categories_["province"]) == list(PROVINCES)
     assert tf.transform(X)["province"].iloc[0] == PROVINCES.index("11")
+
+
+def test_fees_known_per_enterprise_whatever_the_chunk_or_later_data():
+    months = pd.date_range("2024-01-31", "2025-05-31", freq="ME")
+    paid = dict(tax_type="vat", period_end=T("2025-01-31"), amount=100.0,
+                due_date=T("2025-02-15"), payment_date=T("2025-02-20"))
+    pay = pd.DataFrame([dict(uscc=U, late_fee=3.0, **paid),  # U records its late fees
+                        dict(uscc=V, late_fee=None, **paid)])  # V's are not recorded
+    tables = {"enterprises": ent([U, V]), "vat_returns": pd.concat([vat(U, months),
+                                                                    vat(V, months)]),
+              "payments": pay}
+    together = build(tables, "2025-06-30")["fees_penalties_24m"].to_numpy()
+    assert together[0] == 3.0 and np.isnan(together[1])
+    alone = build(tables, "2025-06-30", chunk_size=1)["fees_penalties_24m"].to_numpy()
+    np.testing.assert_array_equal(alone, together)
+    # V's fees recorded from July on: its value at June 30 stays unknown
+    later = dict(paid, period_end=T("2025-06-30"), due_date=T("2025-07-15"),
+                 payment_date=T("2025-07-20"))
+    grown = {**tables, "payments": pd.concat([pay, pd.DataFrame([dict(uscc=V, late_fee=5.0,
+                                                                      **later)])])}
+    np.testing.assert_array_equal(build(grown, "2025-06-30")["fees_penalties_24m"], together)
+    # an enterprise that has paid nothing has no fees: 0, not unknown
+    W = "91430104WL2QXJQ04J"
+    none = build({**tables, "enterprises": ent([U, V, W]),
+                  "vat_returns": pd.concat([tables["vat_returns"], vat(W, months)])},
+                 "2025-06-30")
+    assert none["fees_penalties_24m"].iloc[2] == 0.0
