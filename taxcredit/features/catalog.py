@@ -139,7 +139,8 @@ FEATURES: tuple[Feature, ...] = (
       "Σ red-letter amount / Σ gross outgoing amount (net + red) in L12."),
     F("void_invoice_ratio_12m", "作废发票占比", "Voided invoice share", "trade_network", "riskier",
       "share", (*_INV, "invoices.count", "invoices.void_count"), "L12",
-      "Σ voided / Σ (issued + voided) outgoing invoices in L12."),
+      "Σ voided / Σ (issued + voided) outgoing invoices in L12, over the months whose "
+      "void count is recorded (missing when none is: 数电 invoices are not voided)."),
     F("n_buyers_avg_12m", "月均下游客户数", "Buyers per month", "trade_network", "safer", "count",
       (*_INV, "invoices.n_counterparties"), "L12",
       "Mean monthly number of distinct buyers over months with outgoing invoices in L12."),

@@ -30,9 +30,9 @@ def compute(ctx: Context, out: dict[str, np.ndarray]) -> None:
     net = o["amount"]
     red = o["red_amount"]
     out["red_invoice_ratio_12m"] = safe_div(red, net + red)
-    if "void_count" in o:
-        void = o["void_count"]
-        out["void_invoice_ratio_12m"] = safe_div(void, o["count"] + void)
+    if "void_count" in o:  # only the months that record void counts, both sides of the ratio
+        void = np.where(o["void_recorded_months"] > 0, o["void_count"], np.nan)
+        out["void_invoice_ratio_12m"] = safe_div(void, o["count_void_recorded"] + void)
     else:
         out["void_invoice_ratio_12m"] = np.full(ctx.n, np.nan)
     out["n_buyers_avg_12m"] = _monthly_mean(o, "n_counterparties")

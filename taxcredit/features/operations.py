@@ -118,6 +118,11 @@ def _invoice_panels(ctx: Context, direction: str) -> dict[str, np.ndarray]:
     for col in ("red_amount", "void_count", "n_counterparties"):
         if col in inv.columns:
             out[col] = total(np.nan_to_num(ctx.column("invoices", col, rows12)))
+    if "void_count" in inv.columns:  # void counts are unknown for 数电 months: leave them out
+        recorded = ~np.isnan(ctx.column("invoices", "void_count", rows12))
+        out["void_recorded_months"] = total(recorded.astype(float))
+        out["count_void_recorded"] = total(np.where(
+            recorded, np.nan_to_num(ctx.column("invoices", "count", rows12)), 0.0))
     for col in ("top1_share", "top5_share", "counterparty_hhi"):
         v = ctx.column("invoices", col, rows12)
         w = np.where(np.isnan(v), 0.0, np.nan_to_num(amount))

@@ -205,3 +205,22 @@ def test_fees_known_per_enterprise_whatever_the_chunk_or_later_data():
                   "vat_returns": pd.concat([tables["vat_returns"], vat(W, months)])},
                  "2025-06-30")
     assert none["fees_penalties_24m"].iloc[2] == 0.0
+
+
+def _out_invoices(uscc, months, void):
+    return pd.DataFrame([dict(uscc=uscc, period_end=T(m), direction="out", amount=10_000.0,
+                              tax_amount=1_300.0, count=10, red_amount=0.0, red_count=0,
+                              void_count=v, n_counterparties=3)
+                         for m, v in zip(months, void, strict=True)])
+
+
+def test_void_share_only_over_months_that_record_void_counts():
+    months = [str(m.date()) for m in pd.date_range("2024-07-31", "2025-04-30", freq="ME")]
+    legacy = [1.0] * 5 + [None] * 5  # 数电 from December 2024: void counts unknown
+    X = build({"enterprises": ent([U, V]), "vat_returns": pd.concat([vat(U, months),
+                                                                     vat(V, months)]),
+               "invoices": pd.concat([_out_invoices(U, months, legacy),
+                                      _out_invoices(V, months, [None] * 10)])}, "2025-06-30")
+    # U: 5 voided of 5 × 10 issued + 5 voided in the legacy months (not 5 of 100 + 5)
+    assert X["void_invoice_ratio_12m"].iloc[0] == pytest.approx(5 / 55)
+    assert np.isnan(X["void_invoice_ratio_12m"].iloc[1])  # nothing recorded: unknown, not 0
