@@ -298,6 +298,28 @@ def _period_length_rule(frequency_column: str, values: Mapping[str, int]) -> Row
                           "(a month, or a quarter)")
 
 
+def _no_overlap_rule() -> RowRule:
+    """One enterprise's return periods must not overlap (their sales would count twice)."""
+
+    def check(df: pd.DataFrame) -> np.ndarray:
+        uscc = pd.factorize(df["uscc"])[0]  # missing codes: -1, reported by other rules
+        end = df["period_end"].to_numpy(dtype="datetime64[D]")
+        start = df["period_start"].to_numpy(dtype="datetime64[D]")
+        order = np.lexsort((end, uscc))
+        u, s, e = uscc[order], start[order], end[order]
+        same = np.r_[False, u[1:] == u[:-1]] & (u >= 0)
+        prev_end = np.r_[np.datetime64("NaT"), e[:-1]]  # ends rise within an enterprise
+        # the same period end twice is the key rule's (duplicate) case, not an overlap
+        over = same & ~np.isnat(s) & ~np.isnat(prev_end) & (s <= prev_end) & (e != prev_end)
+        bad = np.zeros(len(df), dtype=bool)
+        bad[order] = over | np.r_[over[1:], False]  # both returns of an overlapping pair
+        return bad
+
+    return RowRule("overlapping_period", "period_start", ("uscc", "period_start", "period_end"),
+                   check, "an enterprise's return periods cannot overlap (a month in both a "
+                          "monthly and a quarterly return would count its sales twice)")
+
+
 def _exempt_rule() -> RowRule:
     def check(df: pd.DataFrame) -> np.ndarray:
         exempt = df["exempt_sales"].to_numpy(dtype=float, na_value=np.nan)
@@ -393,6 +415,7 @@ VAT_RETURNS = TableSchema(
         _month_end_rule(),
         _quarter_end_rule(),
         _period_length_rule("filing_frequency", {"monthly": 1, "quarterly": 3}),
+        _no_overlap_rule(),
         _exempt_rule(),
     ),
     sort_by=("uscc", "period_end"),

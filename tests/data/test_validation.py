@@ -178,6 +178,17 @@ def test_quarterly_return_must_end_a_quarter(tables):
     has(problems(tables), "vat_returns", "period_end", "quarterly_not_quarter_end", 1)
 
 
+def test_overlapping_periods_of_one_enterprise_are_refused(tables):
+    # U2 files Q1 2024 quarterly; a monthly February return too would count February twice
+    v = tables["vat_returns"]
+    feb = v.iloc[[2]].assign(period_start=pd.Timestamp("2024-02-01"),
+                             period_end=pd.Timestamp("2024-02-29"), filing_frequency="monthly")
+    tables["vat_returns"] = pd.concat([v, feb], ignore_index=True)
+    has(problems(tables), "vat_returns", "period_start", "overlapping_period", 2)
+    # back to back is fine (U1's January and February), and so are other enterprises' periods
+    tc.TaxDataset(tiny_tables()).validate()
+
+
 def test_exact_duplicate_row_keeps_first_copy(tables):
     v = tables["vat_returns"]
     tables["vat_returns"] = pd.concat([v, v.iloc[[1]]], ignore_index=True)
