@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -138,14 +139,37 @@ def write_excel(r, path) -> str:
         raise ImportError("Excel output needs openpyxl: pip install 'taxcredit[report]'") \
             from exc
     path = Path(path)
-    with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        for name, t in r.tables().items():
-            t = t.copy()
-            for c in t.columns:
-                if t[c].dtype == object or str(t[c].dtype) in ("str", "string", "category"):
-                    t[c] = t[c].astype(str)
-            t.to_excel(xl, sheet_name=name, index=False)
+    tables = r.tables()
+    names = _sheet_names(list(tables))
+    part = path.with_name(f".{path.name}.part")  # a failed write leaves no half workbook
+    try:
+        with pd.ExcelWriter(part, engine="openpyxl") as xl:
+            for t, sheet in zip(tables.values(), names, strict=True):
+                t = t.copy()
+                for c in t.columns:
+                    if t[c].dtype == object or str(t[c].dtype) in ("str", "string", "category"):
+                        t[c] = t[c].astype(str)
+                t.to_excel(xl, sheet_name=sheet, index=False)
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
     return str(path)
+
+
+def _sheet_names(names: list[str]) -> list[str]:
+    """Excel sheet names: no [ ] : * ? / or backslash, at most 31 characters, unique."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        clean = re.sub(r"[\[\]:*?/\\]", "_", str(name)).strip("'") or "sheet"
+        sheet, k = clean[:31], 1
+        while sheet.lower() in seen:  # a truncated twin: number it
+            k += 1
+            tag = f"~{k}"
+            sheet = clean[:31 - len(tag)] + tag
+        seen.add(sheet.lower())
+        out.append(sheet)
+    return out
 
 
 

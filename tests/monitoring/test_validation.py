@@ -192,3 +192,36 @@ def test_rank_ordering_skips_small_grades():
     g = np.r_[np.full(100, "G1"), np.full(5, "G2"), np.full(100, "G3")]
     t = grade_table(y.astype(int), p, g, ["G1", "G2", "G3"])
     assert t["rank_ok"].tolist() == [True, True, False]
+
+
+def test_excel_sheet_names_are_legal_and_unique_and_failures_leave_nothing(tmp_path):
+    import openpyxl
+
+    from taxcredit.monitoring.report import write_excel
+
+    class Report:
+        def __init__(self, tables):
+            self._tables = tables
+
+        def tables(self):
+            return self._tables
+
+    t = pd.DataFrame({"a": [1, 2]})
+    names = ["summary", "grades_2024/Q4 calib", "grades_calibration_window_2024_Q3",
+             "grades_calibration_window_2024_Q4"]
+    path = write_excel(Report({n: t.assign(a=t["a"] + i) for i, n in enumerate(names)}),
+                       tmp_path / "r.xlsx")
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert book.sheetnames == ["summary", "grades_2024_Q4 calib",
+                               "grades_calibration_window_2024_",
+                               "grades_calibration_window_202~2"]
+    assert book["grades_calibration_window_202~2"]["A3"].value == 2 + 3  # nothing overwritten
+
+    class Broken:
+        def tables(self):
+            # Excel refuses time-zone-aware datetimes: the second sheet fails mid-write
+            return {"ok": t, "bad": pd.DataFrame({"a": [pd.Timestamp("2025-01-01", tz="UTC")]})}
+
+    with pytest.raises(ValueError):
+        write_excel(Broken(), tmp_path / "broken.xlsx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xlsx"]
