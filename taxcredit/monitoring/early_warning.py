@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..data import TaxDataset
 from ..data.calendar import due_dates
+from ._book import book_codes
 
 __all__ = ["LEVELS", "RULES", "WarningConfig", "WarningRule", "early_warnings"]
 
@@ -658,12 +659,8 @@ def early_warnings(ds: TaxDataset, as_of, *, book=None, config: WarningConfig | 
         known = ent["registration_date"] <= as_of if "registration_date" in ent.columns \
             else np.ones(len(ent), dtype=bool)
         usccs = ent.loc[np.asarray(known), "uscc"].astype(str)
-    elif isinstance(book, pd.DataFrame):
-        if "uscc" not in book.columns:
-            raise ValueError("book: a table of loans needs a 'uscc' column")
-        usccs = book["uscc"].astype(str)
     else:
-        usccs = pd.Series(list(book), dtype="str")
+        usccs = book_codes(book)
     usccs = pd.Index(usccs.unique())
     if consents is None and "consents" in ds:
         consents = ds["consents"]

@@ -18,6 +18,7 @@ import pandas as pd
 from ..data import TaxDataset
 from ..features import build_features
 from ..strategy import Strategy
+from ._book import book_codes
 from .validation import PSI_ACT, PSI_WATCH, card_samples, stability_index
 
 __all__ = ["PortfolioMonitor", "monitor_portfolio"]
@@ -89,7 +90,7 @@ def monitor_portfolio(strategy: Strategy, ds: TaxDataset, dates, *, book=None,
         Tax data (and applications, for vintages and the development sample).
     dates : iterable of date-like
         The as-of dates, in order.
-    book : iterable of str, optional
+    book : iterable of str or DataFrame with a ``uscc`` column, optional
         The enterprises on the book (default: every enterprise of ``ds``).
     development : DataFrame, optional
         The development applications (``uscc``, ``application_date``); default: the
@@ -108,8 +109,7 @@ def monitor_portfolio(strategy: Strategy, ds: TaxDataset, dates, *, book=None,
         columns={"application_date": "as_of"})
     dev_X, dev_out = _score(strategy, ds, dev_pairs)
     ent = ds["enterprises"]
-    chosen = ent["uscc"].astype(str) if book is None else \
-        pd.Series(list(book), dtype="str").drop_duplicates()
+    chosen = ent["uscc"].astype(str) if book is None else book_codes(book, ds)
     order = list(strategy.spec.grades.grades)
     stab, shares, migration = [], {}, {}
     previous: pd.Series | None = None

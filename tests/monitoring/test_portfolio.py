@@ -103,3 +103,14 @@ def test_cli_portfolio(setup, tmp_path, capsys):
     assert out.is_file() and "PD PSI" in capsys.readouterr().out
     assert main(["portfolio", "--strategy", str(folder), "--data", str(data), "--out",
                  str(tmp_path / "x.pdf")]) == 2
+
+
+def test_book_codes_written_differently_are_the_same_loans(setup):
+    ds, strategy, book, mon = setup
+    messy = [u.lower() if i % 3 == 0 else (u + " " if i % 3 == 1 else u)
+             for i, u in enumerate(book)]
+    table = pd.DataFrame({"uscc": [*messy, "91430104WL2QXJQ04J"], "limit": 1.0})
+    with pytest.warns(UserWarning, match=r"1 of 2501 enterprise\(s\) are not in the data"):
+        again = monitor_portfolio(strategy, ds, DATES, book=table)
+    pd.testing.assert_frame_equal(again.grades, mon.grades)
+    pd.testing.assert_frame_equal(again.stability, mon.stability)
