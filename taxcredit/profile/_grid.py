@@ -65,8 +65,13 @@ def _count_below(flat: np.ndarray, first: np.ndarray, v: np.ndarray, width: int,
     return count
 
 
-def percentile_in_grid(v: np.ndarray, grid: np.ndarray, g: np.ndarray) -> np.ndarray:
+def percentile_in_grid(v: np.ndarray, grid: np.ndarray, g: np.ndarray, *,
+                       ties: bool = False):
     """Percentile (0–100) of each value ``v[i]`` in the grid row ``grid[g[i]]``.
+
+    With ``ties=True`` also the share (0–1) of the row's grid points equal to ``v[i]`` — about
+    the share of peers with the same value (a percentile of a value most peers share says
+    little: it is the middle of the tie).
 
     A branch-free binary search of every value in its own row at once: each step halves
     the candidate range of all values together (a few passes over the values, no sort); a
@@ -74,7 +79,7 @@ def percentile_in_grid(v: np.ndarray, grid: np.ndarray, g: np.ndarray) -> np.nda
     """
     width = grid.shape[1]
     if not len(v):
-        return np.empty(0)
+        return (np.empty(0), np.empty(0)) if ties else np.empty(0)
     flat = np.ascontiguousarray(grid).ravel()
     first = g.astype(np.int64) * width
     less = _count_below(flat, first, v, width, strict=True)  # grid points < v
@@ -92,4 +97,5 @@ def percentile_in_grid(v: np.ndarray, grid: np.ndarray, g: np.ndarray) -> np.nda
     pct = np.where(upto > less, (less + upto - 1) / 2.0,  # ties: middle of the tied points
                    np.where(less == 0, 0.0,
                             np.where(less == width, width - 1.0, k + frac)))
-    return 100.0 * pct / (width - 1)
+    out = 100.0 * pct / (width - 1)
+    return (out, (upto - less) / width) if ties else out

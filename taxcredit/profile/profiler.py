@@ -24,6 +24,10 @@ from ..features import DIMENSIONS, FEATURES
 from ._grid import group_quantiles, percentile_in_grid
 from .text import LANGS, sentences
 
+#: an indicator whose value this share of peers (or more) shares is left out of strengths and
+#: weaknesses: "better than X % of peers" would describe the middle of a tie, not the firm
+MAX_TIED = 0.5
+
 __all__ = ["FORMAT", "LEVELS", "Profiler"]
 
 #: Peer groups, finest first; the last (no key) is everyone.
@@ -258,6 +262,11 @@ class Profiler:
             Turn percentiles so that higher is better (see the module notes); ``False``
             gives the plain percentile of the value among peers.
         """
+        return self._percentiles(X, oriented)[0]
+
+    def _percentiles(self, X: pd.DataFrame, oriented: bool = True
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Percentiles, and the share of peers tied with each value (0–1)."""
         self._check_fitted()
         missing = sorted({c for lv in LEVELS for c in lv} - set(X.columns))
         if missing:
@@ -265,6 +274,7 @@ class Profiler:
         keys = [pd.factorize(_keys(X, level)) for level in LEVELS]
         ids = [fid for fid in self.indicators if fid in X.columns]
         out = np.full((len(X), len(ids)), np.nan, order="F")  # columns contiguous
+        tied = np.full((len(X), len(ids)), np.nan, order="F")
         for j, fid in enumerate(ids):
             v = X[fid].to_numpy(dtype=float, na_value=np.nan)
             pct = out[:, j]
@@ -279,11 +289,13 @@ class Profiler:
                 g = self._group_rows(li, fid, distinct)[codes]
                 use = todo & (g >= 0)
                 if use.any():
-                    pct[use] = percentile_in_grid(v[use], grid[1], g[use])
+                    pct[use], tied[use, j] = percentile_in_grid(v[use], grid[1], g[use],
+                                                                ties=True)
                     todo &= ~use
             if oriented:
                 pct[:] = _orient(pct, _FEATURES[fid].direction)
-        return pd.DataFrame(out, index=X.index, columns=ids, copy=False)
+        return (pd.DataFrame(out, index=X.index, columns=ids, copy=False),
+                pd.DataFrame(tied, index=X.index, columns=ids, copy=False))
 
     def _dimension_scores(self, P: pd.DataFrame) -> pd.DataFrame:
         out = {}
@@ -327,10 +339,11 @@ class Profiler:
         """
         if lang not in LANGS:
             raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
-        P = self.percentiles(X)
+        P, tied = self._percentiles(X)
         out = self._dimension_scores(P)
-        if text:
-            out["strengths"], out["weaknesses"] = sentences(P, X, lang, self.top)
+        if text:  # a value most peers share is neither a strength nor a weakness
+            out["strengths"], out["weaknesses"] = sentences(P.where(tied < MAX_TIED), X, lang,
+                                                            self.top)
         if detail:
             out = pd.concat([out, P.add_prefix("pct_")], axis=1)
         return out

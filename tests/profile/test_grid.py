@@ -70,3 +70,12 @@ def test_round_significant_keeps_order_and_four_digits():
                                                          1.0])
     s = np.sort(np.random.default_rng(0).normal(size=1000))
     assert (np.diff(round_significant(s)) >= 0).all()
+
+
+def test_tie_share_counts_the_grid_points_equal_to_the_value():
+    grid = np.array([[0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]])
+    pct, tied = percentile_in_grid(np.array([0.0, 2.0, 2.5, 7.0]), grid, np.zeros(4, int),
+                                   ties=True)
+    np.testing.assert_allclose(tied, [0.4, 0.1, 0.0, 0.0])
+    np.testing.assert_allclose(pct, percentile_in_grid(np.array([0.0, 2.0, 2.5, 7.0]), grid,
+                                                       np.zeros(4, int)))

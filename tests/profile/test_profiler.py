@@ -113,3 +113,21 @@ def test_unfitted_and_bad_input():
         Profiler().percentiles(pd.DataFrame({"x": [1]}))
     with pytest.raises(ValueError, match="peer-group keys"):
         Profiler().fit(pd.DataFrame({"tax_12m": [1.0]}))
+
+
+def test_values_most_peers_share_are_neither_strengths_nor_weaknesses(population, fitted):
+    _, X = population
+    labels = {zh: fid for fid, (zh, _) in tc.features.labels().items()}
+    out = fitted.profile(X, lang="zh")
+    _, tied = fitted._percentiles(X)
+    checked = 0
+    for i in range(0, len(X), 37):
+        for text in (out["strengths"].iloc[i], out["weaknesses"].iloc[i]):
+            for part in filter(None, str(text).split("；")):
+                fid = next((f for zh, f in labels.items() if part.startswith(zh)), None)
+                if fid is not None and fid in tied.columns:
+                    assert tied[fid].iloc[i] < 0.5, (i, part)
+                    checked += 1
+    assert checked > 50
+    # e.g. "no abnormal status": nearly every peer shares it, so it is never a strength
+    assert not out["strengths"].str.contains(tc.features.labels()["abnormal_now"][0]).any()
