@@ -465,7 +465,19 @@ def _stale(ctx: _Context, p: dict) -> pd.DataFrame:
             latest = pd.concat([latest, t.groupby("uscc")[known].max()], axis=1).max(axis=1)
     df = pd.DataFrame({"uscc": ctx.usccs, "latest_data": latest.reindex(ctx.usccs).to_numpy()})
     df["days_stale"] = (ctx.as_of - df["latest_data"]).dt.days
-    hit = df[df["latest_data"].isna() | (df["days_stale"] > p["days"])]
+    # a filer whose latest return is the last one due has nothing newer to send (a quarterly
+    # filer without a monthly invoice feed can be 3 months "old" and up to date)
+    vat = ctx.table("vat_returns", "filing_date")
+    current = pd.Series(False, index=ctx.usccs)
+    if not vat.empty:
+        last = vat.sort_values(["uscc", "period_end"], kind="mergesort").groupby(
+            "uscc", sort=False).tail(1).set_index("uscc")
+        due = {freq: periods[-1][0] for freq, periods in _expected_periods(ctx.as_of, 0).items()
+               if periods}
+        due_end = pd.to_datetime(last["filing_frequency"].astype(str).map(due))
+        current = (last["period_end"] >= due_end).reindex(ctx.usccs, fill_value=False)
+    stale = df["latest_data"].isna() | (df["days_stale"] > p["days"])
+    hit = df[stale.to_numpy() & ~current.to_numpy(dtype=bool)]
     hit = hit.assign(trigger=hit["latest_data"].fillna(ctx.as_of))
     return _hits(hit, p["level"], "trigger", ["latest_data", "days_stale"])
 

@@ -382,3 +382,11 @@ def test_a_later_event_under_the_same_rule_is_new_and_amount_is_optional():
     assert same.query("rule == 'EW13'")["status"].tolist() == ["ongoing"]  # the same one
     no_amount = early_warnings(_ds(events=pen.drop(columns="amount")), "2025-06-30", book=[U])
     assert json.loads(no_amount.query("rule == 'EW13'")["evidence"].iloc[0]).get("amount") is None
+
+
+def test_an_up_to_date_quarterly_filer_is_not_stale():
+    quarters = {"2024-06-01": 1.0, "2024-09-01": 1.0, "2024-12-01": 1.0, "2025-03-01": 1.0}
+    q = vat(quarters, freq="quarterly")  # Q1 2025 filed 2025-04-10: 81 days before as-of
+    assert _fired({"vat_returns": q}, "EW17").empty  # Q2 is not due until July
+    behind = q[q["period_end"] < "2025-03-01"]  # Q1 2025 missing: stale indeed
+    assert list(_fired({"vat_returns": behind}, "EW17")["level"]) == ["yellow"]
