@@ -200,12 +200,24 @@ def _expected_periods(as_of: pd.Timestamp, grace_days: int) -> dict[str, list]:
     return out
 
 
+def _latest_returns(vat: pd.DataFrame) -> pd.DataFrame:
+    """Each enterprise's latest VAT return (by period end), indexed by USCC."""
+    return vat.sort_values(["uscc", "period_end"], kind="mergesort").groupby(
+        "uscc", sort=False).tail(1).set_index("uscc", drop=False).rename_axis(None)
+
+
+def _last_due_end(as_of: pd.Timestamp, frequency: pd.Series) -> pd.Series:
+    """End of the last period due by ``as_of`` for each filing frequency (NaT: none)."""
+    due = {freq: periods[-1][0] for freq, periods in _expected_periods(as_of, 0).items()
+           if periods}
+    return pd.to_datetime(frequency.astype(str).map(due))
+
+
 def _filing_stop(ctx: _Context, p: dict) -> pd.DataFrame:
     vat = ctx.table("vat_returns", "filing_date")
     if vat.empty:
         return _empty()
-    latest = vat.sort_values(["uscc", "period_end"], kind="mergesort").groupby(
-        "uscc", sort=False).tail(1)
+    latest = _latest_returns(vat)
     filed = pd.MultiIndex.from_arrays([vat["uscc"], vat["period_end"]])
     rows = []
     for freq, periods in _expected_periods(ctx.as_of, p["grace_days"]).items():
@@ -281,12 +293,11 @@ def _sales_drop(ctx: _Context, p: dict) -> pd.DataFrame:
         return _empty()
     end_m = vat["period_end"].dt.year * 12 + vat["period_end"].dt.month
     start_m = vat["period_start"].dt.year * 12 + vat["period_start"].dt.month
-    last = vat.assign(m=end_m).sort_values(["uscc", "period_end"], kind="mergesort") \
-        .groupby("uscc", sort=False).tail(1).set_index("uscc")
-    due = {freq: (periods[-1][0].year * 12 + periods[-1][0].month) if periods else 0
-           for freq, periods in _expected_periods(ctx.as_of, 0).items()}
-    due_m = last["filing_frequency"].astype(str).map(due).fillna(0).astype(int)
-    anchor = np.maximum(last["m"].to_numpy(), due_m.to_numpy())
+    last = _latest_returns(vat)
+    due_end = _last_due_end(ctx.as_of, last["filing_frequency"])
+    due_m = (due_end.dt.year * 12 + due_end.dt.month).fillna(0).astype(int)
+    last_m = last["period_end"].dt.year * 12 + last["period_end"].dt.month
+    anchor = np.maximum(last_m.to_numpy(), due_m.to_numpy())
     anchor = pd.Series(anchor, index=last.index)
     lag = vat["uscc"].map(anchor).to_numpy() - end_m.to_numpy()  # months before the anchor
     covered = (end_m - start_m + 1).clip(lower=1).to_numpy()
@@ -470,12 +481,9 @@ def _stale(ctx: _Context, p: dict) -> pd.DataFrame:
     vat = ctx.table("vat_returns", "filing_date")
     current = pd.Series(False, index=ctx.usccs)
     if not vat.empty:
-        last = vat.sort_values(["uscc", "period_end"], kind="mergesort").groupby(
-            "uscc", sort=False).tail(1).set_index("uscc")
-        due = {freq: periods[-1][0] for freq, periods in _expected_periods(ctx.as_of, 0).items()
-               if periods}
-        due_end = pd.to_datetime(last["filing_frequency"].astype(str).map(due))
-        current = (last["period_end"] >= due_end).reindex(ctx.usccs, fill_value=False)
+        last = _latest_returns(vat)
+        up_to_date = last["period_end"] >= _last_due_end(ctx.as_of, last["filing_frequency"])
+        current = up_to_date.reindex(ctx.usccs, fill_value=False)
     stale = df["latest_data"].isna() | (df["days_stale"] > p["days"])
     hit = df[stale.to_numpy() & ~current.to_numpy(dtype=bool)]
     hit = hit.assign(trigger=hit["latest_data"].fillna(ctx.as_of))
