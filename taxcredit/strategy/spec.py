@@ -49,7 +49,9 @@ class StrategySpec:
     scale : ScoreScale
     grades : MasterScale
     approve_max_pd, refer_max_pd : float
-        Decision bands on the calibrated PD.
+        Decision bands on the calibrated PD: approve below ``approve_max_pd``, refer below
+        ``refer_max_pd``, decline from there (half-open, like the grades, so a bound shared
+        with a grade boundary never splits a grade).
     limits : LimitPolicy
     rules : tuple of Rule
     profile : dict

@@ -19,7 +19,7 @@ from ..modeling import GBMRiskModel, PDCalibrator, WoEScorecard, label_reasons, 
 from .rules import evaluate_rules
 from .spec import StrategySpec
 
-__all__ = ["DECISIONS", "HORIZON_MONTHS", "Strategy", "labelled", "matured"]
+__all__ = ["DECISIONS", "HORIZON_MONTHS", "Strategy", "decision_bands", "labelled", "matured"]
 
 DECISIONS = ("approve", "refer", "decline")
 N_REASONS = 3
@@ -64,6 +64,18 @@ def _training_rows(ds: TaxDataset, target: str) -> pd.DataFrame:
         raise TaxDataError(f"applications.{target}: need both defaults and non-defaults, got "
                            f"{known[target].value_counts().to_dict()}")
     return known
+
+
+def decision_bands(p: np.ndarray, approve_max_pd: float, refer_max_pd: float) -> np.ndarray:
+    """Approve, refer or decline by the calibrated PD alone (before rules and limits).
+
+    The bands are half-open like the master scale's grades (``[lower, upper)``): a PD equal
+    to ``approve_max_pd`` is referred, so a bound shared with a grade boundary splits whole
+    grades and every enterprise of a grade gets the same band.
+    """
+    p = np.asarray(p, dtype=float)
+    return np.where(p < approve_max_pd, "approve",
+                    np.where(p < refer_max_pd, "refer", "decline")).astype(object)
 
 
 class Strategy:
@@ -237,8 +249,7 @@ class Strategy:
             p = self.calibrator_.transform(self.model_.predict_proba(Xf)[:, 1])
         score = np.round(spec.scale.score(np.clip(p, 1e-9, 1 - 1e-9))).astype(np.int64)
         grade = spec.grades.grade(p)
-        decision = np.where(p <= spec.approve_max_pd, "approve",
-                            np.where(p <= spec.refer_max_pd, "refer", "decline")).astype(object)
+        decision = decision_bands(p, spec.approve_max_pd, spec.refer_max_pd)
         decision[hits["referred"].to_numpy() & (decision == "approve")] = "refer"
         decision[hits["knocked_out"].to_numpy()] = "decline"
         # reason codes for the rows that need them (TreeSHAP is costly): declines and referrals

@@ -85,8 +85,8 @@ def test_decisions_keep_every_enterprise_and_follow_the_bands(ds, fitted):
     spec = fitted.spec
     knocked = d["rule_hits"].str.contains("R0[1-5]", regex=True)
     assert (d.loc[knocked, "decision"] == "decline").all()
-    assert (d.loc[~knocked & (d["pd"] > spec.refer_max_pd), "decision"] == "decline").all()
-    ok = ~knocked & (d["pd"] <= spec.approve_max_pd) & ~d["rule_hits"].str.contains("R06")
+    assert (d.loc[~knocked & (d["pd"] >= spec.refer_max_pd), "decision"] == "decline").all()
+    ok = ~knocked & (d["pd"] < spec.approve_max_pd) & ~d["rule_hits"].str.contains("R06")
     assert (d.loc[ok, "decision"] == "approve").all()
     assert (d.loc[d["decision"] != "approve", "limit"] == 0).all()
     assert (d.loc[d["decision"] == "approve", "limit"] > 0).mean() > 0.9
@@ -384,3 +384,19 @@ def test_no_pairs_give_no_rows_with_every_column(ds, fitted):
     assert len(none) == 0 and list(none.columns) == list(full.columns)
     assert none.index.names == full.index.names
     assert none["decision"].dtype == full["decision"].dtype
+
+
+def test_decision_bands_split_whole_grades_at_a_shared_bound():
+    from taxcredit.modeling import MasterScale
+    from taxcredit.strategy.strategy import decision_bands
+
+    ms = MasterScale(grades=("R1", "R2", "R3", "R4"), bounds=(0.01, 0.035, 0.06))
+    p = np.array([0.0, 0.0349999, 0.035, 0.0599999, 0.06, 0.5])
+    assert decision_bands(p, 0.035, 0.06).tolist() == [
+        "approve", "approve", "refer", "refer", "decline", "decline"]
+    assert ms.grade(p).astype(str).tolist() == ["R1", "R2", "R3", "R3", "R4", "R4"]
+    # every grade gets one band
+    grid = np.linspace(0, 0.2, 20_001)
+    bands = pd.Series(decision_bands(grid, 0.035, 0.06)).groupby(
+        ms.grade(grid).astype(str)).nunique()
+    assert (bands == 1).all()
