@@ -18,7 +18,7 @@ def _window_end(ds, as_of: pd.Timestamp) -> pd.DataFrame:
     due_month = int(last_due_month(np.array([as_of.to_datetime64()]))[0])
     v = ds["vat_returns"]
     known = v[v["filing_date"] <= as_of]
-    latest = known.sort_values("period_end").groupby("uscc").tail(1)
+    latest = known.sort_values(["period_end", "filing_date"]).groupby("uscc").tail(1)
     quarterly = latest.set_index("uscc")["filing_frequency"].astype(str) == "quarterly"
     ent = ds["enterprises"][["uscc"]].set_index("uscc")
     ent["quarterly"] = quarterly.reindex(ent.index).fillna(False).astype(bool)
@@ -35,27 +35,38 @@ def pandas_features(ds, as_of: str) -> pd.DataFrame:
     out = pd.DataFrame(index=ent.index)
 
     v = ds["vat_returns"].merge(ent, left_on="uscc", right_index=True)
-    v = v[v["filing_date"] <= as_of]
+    v = v[v["filing_date"] <= as_of].sort_values("filing_date")
+    filed_first = v.drop_duplicates(["uscc", "period_end"], keep="first")  # for lateness
+    v = v.drop_duplicates(["uscc", "period_end"], keep="last")  # an amendment replaces
+    filed_first = filed_first.assign(
+        k=filed_first["end"] - (filed_first["period_end"].dt.year - 1970) * 12
+        - (filed_first["period_end"].dt.month - 1))
     v["k"] = v["end"] - (v["period_end"].dt.year - 1970) * 12 - (v["period_end"].dt.month - 1)
     l12 = v[(v["k"] >= 0) & (v["k"] < 12)]
     p12 = v[(v["k"] >= 12) & (v["k"] < 24)]
     out["sales_12m"] = l12.groupby("uscc")["taxable_sales"].sum()
     prev = p12.groupby("uscc")["taxable_sales"].sum()
-    months = np.where(p12["filing_frequency"].astype(str) == "quarterly", 3, 1)
-    complete = pd.Series(months, index=p12["uscc"]).groupby(level=0).sum() == 12
+    # months each return covers (a first quarter may start at registration)
+    months = ((p12["period_end"].dt.year - p12["period_start"].dt.year) * 12
+              + p12["period_end"].dt.month - p12["period_start"].dt.month + 1)
+    complete = pd.Series(months.to_numpy(), index=p12["uscc"]).groupby(level=0).sum() == 12
     prev = prev.where(complete.reindex(prev.index).fillna(False))
     out["sales_yoy"] = out["sales_12m"] / prev.where(prev > 0) - 1
     zero = l12[l12["taxable_sales"] == 0]
-    months = np.where(zero["filing_frequency"].astype(str) == "quarterly", 3, 1)
-    out["zero_sales_months_12m"] = pd.Series(months, index=zero["uscc"]).groupby(level=0).sum()
+    months = ((zero["period_end"].dt.year - zero["period_start"].dt.year) * 12
+              + zero["period_end"].dt.month - zero["period_start"].dt.month + 1)
+    out["zero_sales_months_12m"] = pd.Series(months.to_numpy(),
+                                             index=zero["uscc"]).groupby(level=0).sum()
     out.loc[out["sales_12m"].notna(), "zero_sales_months_12m"] = (
         out["zero_sales_months_12m"].fillna(0))
 
     w24 = v[(v["k"] >= 0) & (v["k"] < 24)]
     history = pd.Index(w24["uscc"].unique())
-    late = w24[w24["filing_date"] > w24["due_date"]].groupby("uscc").size()
+    f24 = filed_first[(filed_first["k"] >= 0) & (filed_first["k"] < 24)]
+    late = f24[f24["filing_date"] > f24["due_date"]].groupby("uscc").size()
     c = ds["cit_returns"].merge(ent, left_on="uscc", right_index=True)
-    c = c[c["filing_date"] <= as_of]
+    c = c[c["filing_date"] <= as_of].sort_values("filing_date")
+    c = c.drop_duplicates(["uscc", "period_end", "return_type"], keep="first")
     c["k"] = c["end"] - (c["period_end"].dt.year - 1970) * 12 - (c["period_end"].dt.month - 1)
     c = c[(c["k"] >= 0) & (c["k"] < 24)]
     history = history.union(pd.Index(c["uscc"].unique()))  # a VAT or CIT return in the window

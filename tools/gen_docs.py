@@ -32,6 +32,10 @@ def data_contract_page() -> str:
         out.append(f"- key: `{', '.join(s.key)}`")
         out.append(f"- knowledge date: `{s.knowledge_date}`" if s.knowledge_date
                    else "- knowledge date: none (not tax data)")
+        if s.revises:
+            out.append(f"- amendments: rows with the same `{', '.join(s.revises)}` are versions "
+                       f"of one report; at an as-of date the latest `{s.knowledge_date}` on or "
+                       "before it is in force (timeliness is judged on the original filing)")
         if s.parent:
             out.append(f"- every `{s.parent[1]}` must exist in `{s.parent[0]}`")
         out += ["", "| column | 中文 | type | unit | null | rule | description |",

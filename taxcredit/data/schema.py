@@ -191,6 +191,11 @@ class TableSchema:
     sort_by : tuple of str
         Usual row order (enterprise, then time). Validation keeps the input order; input in this
         order has its keys checked for uniqueness in a single pass.
+    revises : tuple of str
+        Columns naming what a row reports (an enterprise's return for a period). Rows that
+        share them are versions of one report — an original and its amendments (更正申报) —
+        told apart by ``knowledge_date``: at any as-of date the latest version known is the one
+        in force. Empty: every row stands on its own.
     """
 
     name: str
@@ -202,6 +207,7 @@ class TableSchema:
     parent: tuple[str, str] | None = None
     rules: tuple[Compare | RowRule, ...] = ()
     sort_by: tuple[str, ...] = ()
+    revises: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -305,12 +311,14 @@ def _no_overlap_rule() -> RowRule:
         uscc = pd.factorize(df["uscc"])[0]  # missing codes: -1, reported by other rules
         end = df["period_end"].to_numpy(dtype="datetime64[D]")
         start = df["period_start"].to_numpy(dtype="datetime64[D]")
-        order = np.lexsort((end, uscc))
+        order = np.lexsort((start, end, uscc))
         u, s, e = uscc[order], start[order], end[order]
         same = np.r_[False, u[1:] == u[:-1]] & (u >= 0)
         prev_end = np.r_[np.datetime64("NaT"), e[:-1]]  # ends rise within an enterprise
-        # the same period end twice is the key rule's (duplicate) case, not an overlap
-        over = same & ~np.isnat(s) & ~np.isnat(prev_end) & (s <= prev_end) & (e != prev_end)
+        prev_start = np.r_[np.datetime64("NaT"), s[:-1]]
+        # the same period again is an amendment (or the key rule's duplicate), not an overlap
+        amendment = (e == prev_end) & (s == prev_start)
+        over = same & ~np.isnat(s) & ~np.isnat(prev_end) & (s <= prev_end) & ~amendment
         bad = np.zeros(len(df), dtype=bool)
         bad[order] = over | np.r_[over[1:], False]  # both returns of an overlapping pair
         return bad
@@ -356,6 +364,11 @@ ENTERPRISES = TableSchema(
                allowed=TAXPAYER_TYPES,
                aliases={"一般纳税人": "general", "一般": "general",
                         "小规模纳税人": "small_scale", "小规模": "small_scale"}),
+        Column("general_since", "date", "一般纳税人生效日期",
+               "Date the general-taxpayer registration took effect; empty for small-scale "
+               "taxpayers. With it, features at an earlier as-of date see the type of then (a "
+               "later conversion does not leak back); without it the type at extraction is used.",
+               unit="date", nullable=True, required=False),
         Column("collection_method", "category", "征收方式",
                "Income-tax collection: audit (查账征收, books) or deemed (核定征收).",
                allowed=("audit", "deemed"),
@@ -378,6 +391,8 @@ ENTERPRISES = TableSchema(
     rules=(
         Compare("first_filing_before_registration", "first_filing_date", ">=",
                 "registration_date", "an enterprise cannot file taxes before it is registered"),
+        Compare("general_before_registration", "general_since", ">=", "registration_date",
+                "an enterprise cannot become a general taxpayer before it is registered"),
     ),
     sort_by=("uscc",),
 )
@@ -385,7 +400,8 @@ ENTERPRISES = TableSchema(
 VAT_RETURNS = TableSchema(
     name="vat_returns",
     zh="增值税申报表",
-    description="One row per VAT return (monthly, or quarterly for most small-scale taxpayers).",
+    description="One row per VAT return (monthly, or quarterly for most small-scale taxpayers); "
+                "an amendment is one more row for its period.",
     columns=(
         _uscc(),
         _date("period_start", "所属期起", "First day of the period covered."),
@@ -405,9 +421,11 @@ VAT_RETURNS = TableSchema(
         _money("credit_carried_forward", "期末留抵税额", "Excess input VAT carried forward.",
                required=False, nullable=True),
         _date("due_date", "申报截止日", "Statutory filing deadline."),
-        _date("filing_date", "申报日期", "Date the return was filed (its knowledge date)."),
+        _date("filing_date", "申报日期",
+              "Date the return was filed (its knowledge date); an amended return (更正申报) is "
+              "another row for the same period with its own, later filing date."),
     ),
-    key=("uscc", "period_end"),
+    key=("uscc", "period_end", "filing_date"),
     knowledge_date="filing_date",
     parent=("enterprises", "uscc"),
     rules=(
@@ -418,13 +436,15 @@ VAT_RETURNS = TableSchema(
         _no_overlap_rule(),
         _exempt_rule(),
     ),
-    sort_by=("uscc", "period_end"),
+    sort_by=("uscc", "period_end", "filing_date"),
+    revises=("uscc", "period_end"),
 )
 
 CIT_RETURNS = TableSchema(
     name="cit_returns",
     zh="企业所得税申报表",
-    description="One row per corporate income tax return: quarterly prepayment or annual settlement.",
+    description="One row per corporate income tax return: quarterly prepayment or annual "
+                "settlement; an amendment is one more row for its period.",
     columns=(
         _uscc(),
         Column("return_type", "category", "申报类型",
@@ -440,9 +460,11 @@ CIT_RETURNS = TableSchema(
                nullable=True, required=False),
         _money("tax_payable", "应纳所得税额", "Income tax payable for the return."),
         _date("due_date", "申报截止日", "Statutory filing deadline."),
-        _date("filing_date", "申报日期", "Date the return was filed (its knowledge date)."),
+        _date("filing_date", "申报日期",
+              "Date the return was filed (its knowledge date); an amended return (更正申报) is "
+              "another row for the same period with its own, later filing date."),
     ),
-    key=("uscc", "period_end", "return_type"),
+    key=("uscc", "period_end", "return_type", "filing_date"),
     knowledge_date="filing_date",
     parent=("enterprises", "uscc"),
     rules=(
@@ -454,7 +476,8 @@ CIT_RETURNS = TableSchema(
                 "period_start must not be after period_end"),
         _month_end_rule(),
     ),
-    sort_by=("uscc", "period_end", "return_type"),
+    sort_by=("uscc", "period_end", "return_type", "filing_date"),
+    revises=("uscc", "period_end", "return_type"),
 )
 
 PAYMENTS = TableSchema(

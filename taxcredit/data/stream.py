@@ -290,7 +290,10 @@ def _chunks(folder: Path, chunk_size: int, columns, validate: bool, strict_uscc:
         raise TaxDataError(f"{folder}: streaming needs Parquet files; {not_parquet} are not "
                            "(convert them, or load with TaxDataset.from_folder)")
     wanted = None if columns is None else dict(columns)
-    ent_cols = None if wanted is None else sorted({"uscc", *wanted.get("enterprises", [])})
+    ent_cols = None
+    if wanted is not None:  # an optional column may be absent from the file
+        present = set(pq.read_schema(files["enterprises"]).names)
+        ent_cols = sorted({"uscc", *wanted.get("enterprises", [])} & present | {"uscc"})
     enterprises = pd.read_parquet(files["enterprises"], columns=ent_cols)
     keys = pd.Index(enterprises["uscc"].astype("str").astype(object))
     if not keys.is_unique:

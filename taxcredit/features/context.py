@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..data.calendar import last_due_month, month_index
+from ..data.schema import SCHEMAS, get_schema
 
 __all__ = ["HORIZON", "Context", "longest_run", "safe_div"]
 
@@ -44,6 +45,11 @@ def longest_run(flags: np.ndarray) -> np.ndarray:
         run = np.where(flags[:, k], run + 1, 0)
         np.maximum(best, run, out=best)
     return best
+
+
+def _revises(table: str) -> tuple[str, ...]:
+    """Return the columns naming a report of ``table`` that may be amended (else empty)."""
+    return SCHEMAS[table].revises if table in SCHEMAS else ()
 
 
 def _dates(s: pd.Series) -> np.ndarray:
@@ -161,16 +167,57 @@ class Context:
         self.cache[key] = (rows, pairs)
         return rows, pairs
 
-    def known(self, table: str, date_column: str) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`join`, keeping the rows whose ``date_column`` is on or before the as-of."""
-        key = ("known", table, date_column)
+    def known(self, table: str, date_column: str, *,
+              version: str = "latest") -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`join`, keeping the rows whose ``date_column`` is on or before the as-of.
+
+        In a table whose rows can be amended (the schema's ``revises``: VAT and CIT returns),
+        one version of each report is kept per pair: the ``"latest"`` known at the as-of —
+        the one in force, for amounts — or the ``"first"``, the original filing (for
+        timeliness: filing a correction after the deadline is not filing late).
+        """
+        key = ("known", table, date_column, version)
         if key in self.cache:
             return self.cache[key]
         rows, pairs = self.join(table)
         d = self.column(table, date_column, rows, "date")
         keep = d <= self.as_of_of(pairs)
-        self.cache[key] = (rows[keep], pairs[keep])
+        rows, pairs = rows[keep], pairs[keep]
+        revises = _revises(table)
+        if revises and date_column == get_schema(table).knowledge_date:
+            rows, pairs = self._one_version(table, revises, rows, pairs, d[keep], version)
+        self.cache[key] = (rows, pairs)
         return self.cache[key]
+
+    def _one_version(self, table: str, revises: tuple[str, ...], rows: np.ndarray,
+                     pairs: np.ndarray, filed: np.ndarray,
+                     version: str) -> tuple[np.ndarray, np.ndarray]:
+        if version not in ("latest", "first"):
+            raise ValueError(f"version must be 'latest' or 'first', got {version!r}")
+        key = ("report", table)
+        if key not in self.cache:  # one code per report (enterprise, period, …) of the table
+            t = self.tables[table]
+            parts = {"uscc": self.ent_of(table)}
+            for c in revises:
+                if c != "uscc":
+                    col = t[c]
+                    parts[c] = (col.cat.codes.to_numpy()
+                                if isinstance(col.dtype, pd.CategoricalDtype)
+                                else pd.factorize(col)[0])
+            code = pd.DataFrame(parts).groupby(list(parts), sort=False).ngroup().to_numpy()
+            amended = bool(len(code)) and bool((np.bincount(code) > 1).any())
+            self.cache[key] = code if amended else None
+        if self.cache[key] is None:
+            return rows, pairs  # no report has two versions: nothing to choose
+        report = self.cache[key][rows]
+        order = np.lexsort((filed.astype(np.int64), report, pairs))
+        p, r = pairs[order], report[order]
+        if version == "latest":
+            pick = np.r_[(p[1:] != p[:-1]) | (r[1:] != r[:-1]), True]
+        else:
+            pick = np.r_[True, (p[1:] != p[:-1]) | (r[1:] != r[:-1])]
+        chosen = np.sort(order[pick])  # back in table order
+        return rows[chosen], pairs[chosen]
 
     def is_in(self, table: str, column: str, rows: np.ndarray, values) -> np.ndarray:
         """Boolean: ``table.column`` at ``rows`` is one of ``values`` (by category codes)."""
@@ -247,19 +294,25 @@ class Context:
         return month >= self.first_filing_month[:, None]
 
     def vat_panel(self) -> dict[str, np.ndarray]:
-        """Monthly panels of VAT sales and payable known at as-of (quarters spread over 3)."""
+        """Monthly panels of VAT sales and payable known at as-of.
+
+        A quarterly return is spread evenly over the months it covers: three, or fewer for a
+        first quarter that starts at registration (no sales before the enterprise existed).
+        """
         if "vat" in self.cache:
             return self.cache["vat"]
         rows, pairs = self.known("vat_returns", "filing_date")
         v = self.tables["vat_returns"]
         month = self.months("vat_returns", "period_end", rows)
         q = (v["filing_frequency"] == "quarterly").to_numpy()[rows]
-        sales = self.column("vat_returns", "taxable_sales", rows)
-        payable = self.column("vat_returns", "vat_payable", rows)
-        share = np.where(q, 1 / 3, 1.0)
-        parts = [(pairs, month, sales * share, payable * share)]
+        covered = np.where(q, month - self.months("vat_returns", "period_start", rows) + 1, 1)
+        covered = np.clip(covered, 1, 3)
+        sales = self.column("vat_returns", "taxable_sales", rows) / covered
+        payable = self.column("vat_returns", "vat_payable", rows) / covered
+        parts = [(pairs, month, sales, payable)]
         for back in (1, 2):  # the earlier months of a quarter
-            parts.append((pairs[q], month[q] - back, sales[q] / 3, payable[q] / 3))
+            b = covered > back
+            parts.append((pairs[b], month[b] - back, sales[b], payable[b]))
         p, m, s, pay = (np.concatenate(x) for x in zip(*parts, strict=True))
         out = self.panels(p, m, {"sales": s, "vat_payable": pay})
         # where a quarterly return ends (its period-end month), for spreading payments

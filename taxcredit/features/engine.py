@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from ..data import TaxDataset
 from ..data.coerce import _parse_text_dates
+from ..data.schema import SCHEMAS
 from ..errors import TaxDataError
 from . import balance, entity, history, network, operations, tax
 from .catalog import FEATURES, feature_ids
@@ -38,6 +39,10 @@ def feature_inputs(features: Iterable[str] | None = None) -> dict[str, list[str]
             for item in f.inputs:
                 table, column = item.split(".")
                 cols.setdefault(table, {"uscc"}).add(column)
+    for table, c in cols.items():  # which version of an amended report: its key is needed
+        schema = SCHEMAS.get(table)
+        if schema is not None and schema.revises:
+            c.update((*schema.revises, schema.knowledge_date))
     return {t: sorted(c) for t, c in cols.items()}
 
 

@@ -104,7 +104,12 @@ def compute(ctx: Context, out: dict[str, np.ndarray]) -> None:
               - (ctx.as_of.astype("datetime64[D]") < _same_day(ctx)).astype(float))
     out["firm_age_months"] = np.where(months >= 0, months, np.nan)
     general = (ent["taxpayer_type"] == "general").to_numpy(dtype=float)
-    out["general_taxpayer"] = ctx.per_pair(general, np.nan)
+    general = ctx.per_pair(general, np.nan)
+    if "general_since" in ent.columns:  # a general taxpayer only from its effective date
+        since = ctx.per_pair(ent["general_since"].to_numpy(dtype="datetime64[ns]"),
+                             np.datetime64("NaT", "ns"))
+        general = np.where((general == 1) & (since > ctx.as_of), 0.0, general)
+    out["general_taxpayer"] = general
     code = ent["industry_code"].astype("str")
     out["industry_section"] = ctx.per_pair(code.str[0].to_numpy(dtype=object, na_value=None),
                                            None)

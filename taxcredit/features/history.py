@@ -28,7 +28,7 @@ def _late_filings(ctx: Context, out: dict[str, np.ndarray]) -> None:
     for table in ("vat_returns", "cit_returns"):
         if not ctx.has(table):
             continue
-        rows, pairs = ctx.known(table, "filing_date")
+        rows, pairs = ctx.known(table, "filing_date", version="first")  # the original filing
         k = ctx.end[pairs] - ctx.months(table, "period_end", rows)
         window = (k >= 0) & (k < 24)
         history |= np.bincount(pairs[window], minlength=ctx.n) > 0  # a return in the window

@@ -91,7 +91,8 @@ def _invoice_panels(ctx: Context, direction: str) -> dict[str, np.ndarray]:
     Returns a ``count`` month panel (zero for months without invoices: the table lists only
     months with some) and one-dimensional L12 sums per pair: ``amount``, ``count``,
     ``red_amount``, ``void_count``, ``n_counterparties``, ``months`` (months with invoices),
-    and for each share column its amount-weighted sum ``<share>_w`` and weight ``<share>_den``.
+    and for each share column its weighted sum ``<share>_w`` and weight ``<share>_den`` (the
+    gross amount of each month).
     """
     key = ("invoices", direction)
     if key in ctx.cache:
@@ -123,9 +124,15 @@ def _invoice_panels(ctx: Context, direction: str) -> dict[str, np.ndarray]:
         out["void_recorded_months"] = total(recorded.astype(float))
         out["count_void_recorded"] = total(np.where(
             recorded, np.nan_to_num(ctx.column("invoices", "count", rows12)), 0.0))
+    # shares are weighted by the month's gross amount (net + red-letter), never negative: a
+    # month whose credit notes exceed its sales must not turn a share above 1 or below 0
+    gross = np.nan_to_num(amount)
+    if "red_amount" in inv.columns:
+        gross = gross + np.nan_to_num(ctx.column("invoices", "red_amount", rows12))
+    gross = np.maximum(gross, 0.0)
     for col in ("top1_share", "top5_share", "counterparty_hhi"):
         v = ctx.column("invoices", col, rows12)
-        w = np.where(np.isnan(v), 0.0, np.nan_to_num(amount))
+        w = np.where(np.isnan(v), 0.0, gross)
         out[col + "_w"] = total(np.nan_to_num(v) * w)
         out[col + "_den"] = total(w)
     out["seen12"] = np.bincount(p12, minlength=ctx.n) > 0

@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..data import TaxDataset
 from ..data.calendar import due_dates
+from ..data.schema import SCHEMAS
 from ._book import book_codes
 
 __all__ = ["LEVELS", "RULES", "WarningConfig", "WarningRule", "early_warnings"]
@@ -82,7 +83,10 @@ class _Context:
         self._cache: dict[str, pd.DataFrame] = {}
 
     def table(self, name: str, known: str) -> pd.DataFrame:
-        """Rows of the book's enterprises whose ``known`` date is on or before as-of."""
+        """Rows of the book's enterprises whose ``known`` date is on or before as-of.
+
+        Of an amended return only the version in force at as-of (the latest filed) is kept.
+        """
         if name not in self._cache:
             if name not in self._ds:
                 self._cache[name] = pd.DataFrame()
@@ -91,6 +95,10 @@ class _Context:
                 keep = t["uscc"].astype(str).isin(self.usccs) & (t[known] <= self.as_of)
                 t = t[keep.to_numpy()].copy()
                 t["uscc"] = t["uscc"].astype(str)
+                revises = SCHEMAS[name].revises if name in SCHEMAS else ()
+                if revises and known == SCHEMAS[name].knowledge_date:  # amendments (更正申报)
+                    t = t.sort_values(known, kind="mergesort").drop_duplicates(
+                        list(revises), keep="last").sort_index()  # the version in force
                 self._cache[name] = t
         return self._cache[name]
 

@@ -192,7 +192,7 @@ def test_overlapping_periods_of_one_enterprise_are_refused(tables):
 def test_exact_duplicate_row_keeps_first_copy(tables):
     v = tables["vat_returns"]
     tables["vat_returns"] = pd.concat([v, v.iloc[[1]]], ignore_index=True)
-    has(problems(tables), "vat_returns", "period_end", "duplicate_row", 1)
+    has(problems(tables), "vat_returns", "filing_date", "duplicate_row", 1)
     clean, rej = tc.TaxDataset(tables).validate(on_error="quarantine")
     assert len(clean["vat_returns"]) == 3
     assert rej["vat_returns"]["_row"].tolist() == [3]
@@ -202,10 +202,28 @@ def test_conflicting_duplicates_are_all_rejected(tables):
     v = tables["vat_returns"]
     other = v.iloc[[1]].assign(taxable_sales=1.0)
     tables["vat_returns"] = pd.concat([v, other], ignore_index=True)
-    has(problems(tables), "vat_returns", "period_end", "duplicate_key", 2)
+    has(problems(tables), "vat_returns", "filing_date", "duplicate_key", 2)
     clean, rej = tc.TaxDataset(tables).validate(on_error="quarantine")
     assert sorted(rej["vat_returns"]["_row"]) == [1, 3]
     assert len(clean["vat_returns"]) == 2
+
+
+def test_an_amended_return_is_a_version_of_its_period_not_a_duplicate(tables):
+    # 更正申报: the same period again, filed later, with restated sales
+    v = tables["vat_returns"]
+    amended = v.iloc[[1]].assign(taxable_sales=1.0, filing_date=pd.Timestamp("2024-06-03"))
+    tables["vat_returns"] = pd.concat([v, amended], ignore_index=True)
+    ds = tc.TaxDataset(tables).validate()
+    assert len(ds["vat_returns"]) == 4
+
+
+def test_a_return_with_the_same_end_but_another_start_overlaps(tables):
+    # a monthly March return beside the quarterly Q1 return: March counted twice
+    v = tables["vat_returns"]
+    march = v.iloc[[2]].assign(period_start=pd.Timestamp("2024-03-01"),
+                               filing_frequency="monthly")
+    tables["vat_returns"] = pd.concat([v, march], ignore_index=True)
+    has(problems(tables), "vat_returns", "period_start", "overlapping_period", 2)
 
 
 def test_row_of_unknown_enterprise(tables):

@@ -224,3 +224,52 @@ def test_void_share_only_over_months_that_record_void_counts():
     # U: 5 voided of 5 × 10 issued + 5 voided in the legacy months (not 5 of 100 + 5)
     assert X["void_invoice_ratio_12m"].iloc[0] == pytest.approx(5 / 55)
     assert np.isnan(X["void_invoice_ratio_12m"].iloc[1])  # nothing recorded: unknown, not 0
+
+
+def test_a_short_first_quarter_is_spread_over_the_months_it_covers():
+    # registered 2024-02-10: the first quarterly return covers 10 February to 31 March
+    quarters = pd.date_range("2024-03-31", "2025-12-31", freq="QE")
+    v = vat(U, quarters, sales=30_000.0, quarterly=True)
+    v.loc[0, "period_start"] = T("2024-02-10")
+    e = ent([U], first_filing="2024-04-12", registration_date=T("2024-02-10"),
+            taxpayer_type="small_scale")
+    X = build({"enterprises": e, "vat_returns": v}, "2026-01-31")
+    # P12 (January–December 2024) starts before the enterprise existed: no year-on-year
+    assert np.isnan(X["sales_yoy"].iloc[0])
+    assert X["sales_12m"].iloc[0] == 4 * 30_000.0
+    # a full first quarter (registered on 2 January) does give one
+    v.loc[0, "period_start"] = T("2024-01-02")
+    X = build({"enterprises": e.assign(registration_date=T("2024-01-02")), "vat_returns": v},
+              "2026-01-31")
+    assert X["sales_yoy"].iloc[0] == 0.0
+
+
+def test_buyer_shares_are_weighted_by_gross_amounts_and_stay_shares():
+    # May's credit notes (12k) exceed its new sales: net −8k. Weighting the shares by the net
+    # amount gave (0.5·10k + 0.2·(−8k)) / 2k = 1.7 for a share.
+    inv = pd.DataFrame({
+        "uscc": [U, U], "period_end": [T("2025-04-30"), T("2025-05-31")],
+        "direction": ["out", "out"], "amount": [10_000.0, -8_000.0],
+        "tax_amount": [1_300.0, -1_040.0], "count": [10, 6], "red_amount": [0.0, 12_000.0],
+        "red_count": [0, 3], "n_counterparties": [4, 5], "top1_share": [0.5, 0.2],
+        "top5_share": [1.0, 0.9], "counterparty_hhi": [0.3, 0.1]})
+    X = build({"enterprises": ent([U]), "invoices": inv}, "2025-06-30")
+    gross = np.array([10_000.0, 4_000.0])
+    for feature, shares in (("top1_buyer_share", [0.5, 0.2]), ("top5_buyer_share", [1.0, 0.9]),
+                            ("buyer_hhi", [0.3, 0.1])):
+        assert X[feature].iloc[0] == pytest.approx(np.dot(shares, gross) / gross.sum())
+        assert 0 <= X[feature].iloc[0] <= 1
+
+
+def test_a_later_conversion_to_general_taxpayer_does_not_leak_back():
+    e = ent([U, V], taxpayer_type="general",
+            general_since=[T("2024-09-01"), pd.NaT])  # V: date not given
+    X = build({"enterprises": e}, pd.DataFrame({"uscc": [U, U, V],
+                                                "as_of": ["2024-08-31", "2024-09-01",
+                                                          "2024-08-31"]}))
+    assert X["general_taxpayer"].tolist() == [0.0, 1.0, 1.0]
+    # without the column, the type at extraction (as before)
+    X = build({"enterprises": ent([U], taxpayer_type="general")}, "2024-08-31")
+    assert X["general_taxpayer"].tolist() == [1.0]
+    with pytest.raises(tc.TaxDataError, match="general_before_registration"):
+        build({"enterprises": ent([U], general_since=[T("2010-01-01")])}, "2024-08-31")

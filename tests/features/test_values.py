@@ -268,3 +268,46 @@ def test_feature_subset_and_bad_requests():
         tc.build_features(ds, as_of=pd.DataFrame({"uscc": [A]}))
     with pytest.raises(tc.TaxDataError, match="missing date"):
         tc.build_features(ds, as_of=pd.DataFrame({"uscc": [A], "as_of": [None]}))
+
+
+def test_amended_returns_count_from_their_filing_date_and_lateness_from_the_original():
+    """更正申报: the version known at the as-of is the one whose amounts count."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from bench_features_pandas import pandas_features
+
+    tables = handmade_tables()
+    v = tables["vat_returns"]
+    a = v[v["uscc"] == A]
+
+    def amend(month_end: str, sales: float, filed: str) -> pd.DataFrame:
+        return a[a["period_end"] == pd.Timestamp(month_end)].assign(
+            taxable_sales=sales, filing_date=pd.Timestamp(filed))
+
+    tables["vat_returns"] = pd.concat([
+        v,
+        amend("2025-03-31", 77_000.0, "2025-05-20"),  # 70k restated before the as-of
+        amend("2025-02-28", 66_000.0, "2025-06-01"),  # the late February return, restated
+        amend("2025-02-28", 61_000.0, "2025-09-01"),  # … and again, after the as-of
+        amend("2025-04-30", 1.0, "2025-08-01"),  # restated after the as-of: not known
+        amend("2024-10-31", 5_000.0, "2025-03-01"),  # a zero month restated, after its due date
+    ], ignore_index=True)
+    plain = tc.build_features(tc.TaxDataset(handmade_tables()).validate(),
+                              as_of=AS_OF).droplevel("as_of")
+    ds = tc.TaxDataset(tables).validate()
+    got = tc.build_features(ds, as_of=AS_OF).droplevel("as_of")
+    assert got.loc[A, "sales_12m"] == (sum(A_L12) + 7 + 6 + 5) * 1000.0
+    assert got.loc[A, "zero_sales_months_12m"] == plain.loc[A, "zero_sales_months_12m"] - 1
+    # an amendment filed after the deadline is a correction, not a late filing
+    assert got.loc[A, "late_filings_24m"] == plain.loc[A, "late_filings_24m"]
+    # the other enterprises are untouched
+    others = got.drop(index=A).select_dtypes("number")
+    pd.testing.assert_frame_equal(others, plain.drop(index=A).select_dtypes("number"))
+    # and the straightforward pandas version agrees, at dates around the amendments
+    for as_of in ("2025-05-19", "2025-05-20", "2025-06-30", "2025-09-15"):
+        ref = pandas_features(ds, as_of)
+        eng = tc.build_features(ds, as_of=as_of, features=list(ref.columns)).droplevel("as_of")
+        np.testing.assert_allclose(ref.loc[A].to_numpy(float), eng.loc[A].to_numpy(float),
+                                   rtol=1e-12, err_msg=as_of)

@@ -390,3 +390,14 @@ def test_an_up_to_date_quarterly_filer_is_not_stale():
     assert _fired({"vat_returns": q}, "EW17").empty  # Q2 is not due until July
     behind = q[q["period_end"] < "2025-03-01"]  # Q1 2025 missing: stale indeed
     assert list(_fired({"vat_returns": behind}, "EW17")["level"]) == ["yellow"]
+
+
+def test_an_amended_return_replaces_its_period_from_its_filing_date():
+    # three months of zero sales, then May's return restated (更正申报) with sales on 2025-06-20
+    v = vat({**months("2025-01-01", "2025-02-01"), **months("2025-03-01", "2025-05-01", 0.0)})
+    amended = v.iloc[[-1]].assign(taxable_sales=80_000.0, filing_date=d("2025-06-20"))
+    tables = {"vat_returns": pd.concat([v, amended], ignore_index=True)}
+    assert _fired(tables, "EW05", as_of=d("2025-06-19"))["rule"].tolist() == ["EW05"]
+    assert _fired(tables, "EW05", as_of=d("2025-06-30")).empty
+    # an amendment is not a missing or an extra period either
+    assert _fired(tables, "EW04").empty

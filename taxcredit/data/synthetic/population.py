@@ -46,6 +46,7 @@ class PopulationConfig:
     new_firm_share: float = 0.15
     size_mix: tuple[float, float, float] = (0.75, 0.2, 0.05)
     application_rate: float = 0.5
+    amended_share: float = 0.02
 
     def __post_init__(self) -> None:
         if self.n_enterprises < 1:
@@ -59,6 +60,8 @@ class PopulationConfig:
             raise ValueError(f"new_firm_share must lie in [0, 1], got {self.new_firm_share}")
         if not 0 <= self.application_rate <= 1:
             raise ValueError(f"application_rate must lie in [0, 1], got {self.application_rate}")
+        if not 0 <= self.amended_share <= 1:
+            raise ValueError(f"amended_share must lie in [0, 1], got {self.amended_share}")
         if len(self.size_mix) != 3 or min(self.size_mix) < 0 or sum(self.size_mix) <= 0:
             raise ValueError(f"size_mix must be 3 non-negative shares (micro, small, medium), "
                              f"got {self.size_mix}")
@@ -86,7 +89,9 @@ def _simulate_block(cfg: PopulationConfig, k: int, grid: MonthGrid, shocks, uscc
     a, b = uscc_params
     region = np.array([r[0] for r in REGIONS])[world.region]
     uscc = build_uscc(region, (a * gidx + b) % 31**8)
-    return build_tables(rng, world, fate, act, ev, grades, repairs, grid, uscc, gidx)
+    amend_rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(2, k)))
+    return build_tables(rng, world, fate, act, ev, grades, repairs, grid, uscc, gidx,
+                        amend=(amend_rng, cfg.amended_share))
 
 
 def iter_population(config: PopulationConfig) -> Iterator[dict[str, pd.DataFrame]]:
@@ -117,6 +122,7 @@ def make_population(
     new_firm_share: float = 0.15,
     size_mix: tuple[float, float, float] = (0.75, 0.2, 0.05),
     application_rate: float = 0.5,
+    amended_share: float = 0.02,
     progress: bool = False,
 ) -> TaxDataset:
     """Generate a synthetic population of small and micro enterprises with their tax data.
@@ -124,9 +130,9 @@ def make_population(
     The population is realistic where it matters for credit risk: industries, regions and sizes
     of Chinese SMEs; small-scale taxpayers filing quarterly under the VAT exemption (zero VAT
     payable is not zero sales); Spring Festival dips and quarter-end peaks; growth and decline
-    driven by a latent health process with industry and macro shocks; zero, late and missing
-    filings; arrears with late fees; penalties and audits; annual 纳税信用 grades by the
-    deduction rules with later adjustments, repairs and appeals; key-person changes; annual
+    driven by a latent health process with industry and macro shocks; zero, late, missing
+    and amended filings; arrears with late fees; penalties and audits; annual 纳税信用 grades
+    by the deduction rules with later adjustments, repairs and appeals; key-person changes; annual
     statements; social-insurance headcount; and loan applications whose 12-month default is
     drawn from a true probability of default (kept in the ``truth`` table, never a feature).
 
@@ -152,6 +158,10 @@ def make_population(
         Shares of micro, small and medium enterprises.
     application_rate : float
         Share of eligible enterprises that apply for a loan (at most once).
+    amended_share : float
+        Share of VAT returns corrected later by an amended return (更正申报): another row for
+        the period with a later filing date and restated sales (0: none). Drawn from a
+        stream of its own, so the rest of the data is the same whatever the share.
     progress : bool
         Show a progress bar.
 
@@ -170,7 +180,7 @@ def make_population(
     cfg = PopulationConfig(n_enterprises=n_enterprises, months=months, seed=seed, end=end,
                            default_rate=default_rate, macro_shock=macro_shock,
                            new_firm_share=new_firm_share, size_mix=tuple(size_mix),
-                           application_rate=application_rate)
+                           application_rate=application_rate, amended_share=amended_share)
     blocks = list(tqdm(iter_population(cfg), total=-(-n_enterprises // BLOCK_SIZE),
                        desc="generating", unit="block", disable=not progress))
     tables = {}

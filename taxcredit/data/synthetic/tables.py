@@ -577,9 +577,37 @@ def _consents(rng, apps: pd.DataFrame, gidx, ext) -> pd.DataFrame:
     return df[keep].reset_index(drop=True)
 
 
+def _amend_vat(rng: np.random.Generator, vat: pd.DataFrame, share: float,
+               cutoff: np.ndarray, extraction: np.datetime64) -> pd.DataFrame:
+    """Add amended returns (更正申报): ``share`` of the returns corrected once, later.
+
+    The correction is filed 10 days to 8 months after the original (while the enterprise
+    still files, and before extraction) and restates the period's sales and the taxes on
+    them by a factor around 1 (errors and self-audits go both ways; an exempt return is only
+    corrected downwards, so it stays exempt); input tax and carried-forward credit stay.
+    """
+    if share <= 0 or vat.empty:
+        return vat
+    pick = np.flatnonzero(rng.random(len(vat)) < share)
+    filed = vat["filing_date"].to_numpy()[pick] + rng.integers(10, 240, len(pick)).astype(
+        "timedelta64[D]")
+    ok = (filed <= extraction) & (filed < cutoff[vat["_idx"].to_numpy()[pick]])
+    pick, filed = pick[ok], filed[ok]
+    factor = np.exp(rng.normal(0.0, 0.15, len(pick)))
+    new = vat.iloc[pick].copy()
+    # an exempt return stays under the exemption threshold: its corrections only lower sales
+    factor = np.where(new["exempt_sales"].to_numpy() > 0, np.minimum(factor, 1.0), factor)
+    for c in ("taxable_sales", "exempt_sales", "output_tax", "vat_payable"):
+        new[c] = np.round(new[c].to_numpy() * factor, 2)
+    new["filing_date"] = filed.astype("datetime64[ns]")
+    return pd.concat([vat, new], ignore_index=True)
+
+
 def build_tables(rng: np.random.Generator, world: World, fate: Fate, act: Activity,
                  ev: MonthlyEvents, grades: pd.DataFrame, repairs: pd.DataFrame,
-                 grid: MonthGrid, uscc: np.ndarray, gidx: np.ndarray) -> dict[str, pd.DataFrame]:
+                 grid: MonthGrid, uscc: np.ndarray, gidx: np.ndarray, *,
+                 amend: tuple[np.random.Generator, float] | None = None,
+                 ) -> dict[str, pd.DataFrame]:
     """Build every table of the contract for one block.
 
     Parameters
@@ -588,6 +616,9 @@ def build_tables(rng: np.random.Generator, world: World, fate: Fate, act: Activi
         The enterprises' codes.
     gidx : numpy.ndarray of int
         Global enterprise numbers (used in event and application identifiers).
+    amend : (numpy.random.Generator, float), optional
+        Generator and share of VAT returns amended later (its own stream, so the rest of the
+        data does not depend on it).
     """
     filing = _filing_dates(act, grid)
     _, _, ff_month = first_filing(world, grid)
@@ -605,6 +636,9 @@ def build_tables(rng: np.random.Generator, world: World, fate: Fate, act: Activi
     tables["enterprises"] = _enterprises(rng, world, fate, ev, grid, uscc)
     reg_date, _, _ = first_filing(world, grid)
     tables["vat_returns"] = _vat_returns(world, act, grid, uscc, filing, reg_date)
+    if amend is not None:
+        tables["vat_returns"] = _amend_vat(amend[0], tables["vat_returns"], amend[1], cutoff,
+                                           grid.extraction_date)
     cit, annual = _cit(rng, world, act, grid, uscc, filing, fate.stop, cutoff, reg_date)
     tables["cit_returns"] = cit
     payroll = _payroll(rng, world, act, grid, uscc, cutoff)
