@@ -672,7 +672,8 @@ def _balance_rule() -> RowRule:
 FINANCIALS = TableSchema(
     name="financials",
     zh="财务报表",
-    description="Annual balance sheet and income statement as filed with the tax authority.",
+    description="Annual balance sheet and income statement as filed with the tax authority; "
+                "a restatement is one more row for its year.",
     columns=(
         _uscc(),
         Column("year", "int", "会计年度", "Fiscal year.", unit="year", min=1990, max=2100),
@@ -686,9 +687,11 @@ FINANCIALS = TableSchema(
         _money("revenue", "营业收入", "Operating revenue of the year."),
         _money("cost_of_sales", "营业成本", "Cost of sales.", nullable=True, required=False),
         _money("net_profit", "净利润", "Net profit.", signed=True),
-        _date("filing_date", "报送日期", "Date the statements were filed (knowledge date)."),
+        _date("filing_date", "报送日期",
+              "Date the statements were filed (knowledge date); restated statements (更正) are "
+              "another row for the year with their own, later filing date."),
     ),
-    key=("uscc", "year"),
+    key=("uscc", "year", "filing_date"),
     knowledge_date="filing_date",
     parent=("enterprises", "uscc"),
     rules=(
@@ -700,7 +703,8 @@ FINANCIALS = TableSchema(
         Compare("filed_before_period_end", "filing_date", ">=", "period_end",
                 "statements cannot be filed before the balance-sheet date"),
     ),
-    sort_by=("uscc", "year"),
+    sort_by=("uscc", "year", "filing_date"),
+    revises=("uscc", "year"),
 )
 
 PAYROLL = TableSchema(

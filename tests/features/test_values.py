@@ -311,3 +311,19 @@ def test_amended_returns_count_from_their_filing_date_and_lateness_from_the_orig
         eng = tc.build_features(ds, as_of=as_of, features=list(ref.columns)).droplevel("as_of")
         np.testing.assert_allclose(ref.loc[A].to_numpy(float), eng.loc[A].to_numpy(float),
                                    rtol=1e-12, err_msg=as_of)
+
+
+def test_restated_statements_count_from_their_filing_date():
+    tables = handmade_tables()
+    f = tables["financials"]
+    y2024 = f[f["year"] == 2024]
+    restated = y2024.assign(total_liabilities=700_000.0, equity=300_000.0,
+                            filing_date=pd.Timestamp("2025-06-10"))
+    later = y2024.assign(total_liabilities=900_000.0, equity=100_000.0,
+                         filing_date=pd.Timestamp("2025-07-10"))
+    tables["financials"] = pd.concat([f, restated, later], ignore_index=True)
+    ds = tc.TaxDataset(tables).validate()  # a restatement is not a duplicate year
+    X = tc.build_features(ds, as_of=AS_OF).droplevel("as_of")
+    assert X.loc[A, "debt_to_assets"] == pytest.approx(0.7)
+    X = tc.build_features(ds, as_of="2025-06-09").droplevel("as_of")
+    assert X.loc[A, "debt_to_assets"] == pytest.approx(0.6)

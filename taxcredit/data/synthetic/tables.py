@@ -122,6 +122,8 @@ def _enterprises(rng, world, fate, ev, grid, uscc) -> pd.DataFrame:
         "region_code": _str(np.array([r[0] for r in REGIONS])[world.region]),
         "taxpayer_type": _cat_where(world.general, "general", "small_scale", "enterprises",
                               "taxpayer_type"),
+        "general_since": np.where(world.general, reg, np.datetime64("NaT")).astype(
+            "datetime64[ns]"),  # the simulated type does not change over time
         "collection_method": _cat_where(world.deemed, "deemed", "audit", "enterprises",
                                   "collection_method"),
         "registration_date": reg.astype("datetime64[ns]"),
