@@ -272,6 +272,41 @@ def _filing_rules() -> tuple[Compare, ...]:
     )
 
 
+def _before_month_rule(rule: str, column: str, message: str,
+                       only: tuple[str, tuple[str, ...]] | None = None) -> RowRule:
+    """``column`` must not fall before the first day of the ``period_end`` month.
+
+    Social insurance is declared and paid within its own month in many provinces
+    (当月申报、当月缴纳), so its dates may precede ``period_end`` but not the month itself.
+    ``only``: ``(category column, values)`` the rule is limited to.
+    """
+
+    def check(df: pd.DataFrame) -> np.ndarray:
+        month = df["period_end"].to_numpy(dtype="datetime64[M]")
+        d = df[column].to_numpy(dtype="datetime64[ns]")
+        bad = ~np.isnat(d) & ~np.isnat(month) & (d.astype("datetime64[M]") < month)
+        if only is not None:
+            bad &= df[only[0]].astype("str").isin(only[1]).to_numpy()
+        return bad
+
+    columns = (column, "period_end", *((only[0],) if only else ()))
+    return RowRule(rule, column, columns, check, message)
+
+
+def _after_period_rule(rule: str, column: str, message: str,
+                       exempt: tuple[str, tuple[str, ...]]) -> RowRule:
+    """``column >= period_end`` except for the rows whose ``exempt[0]`` is in ``exempt[1]``."""
+
+    def check(df: pd.DataFrame) -> np.ndarray:
+        d = df[column].to_numpy(dtype="datetime64[ns]")
+        end = df["period_end"].to_numpy(dtype="datetime64[ns]")
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnat(d) & ~np.isnat(end) & (d < end)
+        return bad & ~df[exempt[0]].astype("str").isin(exempt[1]).to_numpy()
+
+    return RowRule(rule, column, (column, "period_end", exempt[0]), check, message)
+
+
 def _quarter_end_rule() -> RowRule:
     def check(df: pd.DataFrame) -> np.ndarray:
         quarterly = (df["filing_frequency"] == "quarterly").to_numpy(dtype=bool)
@@ -508,10 +543,18 @@ PAYMENTS = TableSchema(
     knowledge_date="due_date",
     parent=("enterprises", "uscc"),
     rules=(
-        Compare("due_before_period_end", "due_date", ">=", "period_end",
-                "a due date cannot precede the end of its period"),
-        Compare("paid_before_period_end", "payment_date", ">=", "period_end",
-                "a liability cannot be paid before its period ends"),
+        _after_period_rule("due_before_period_end", "due_date",
+                           "a due date cannot precede the end of its period (social insurance: "
+                           "its month)", exempt=("tax_type", ("social_insurance",))),
+        _after_period_rule("paid_before_period_end", "payment_date",
+                           "a liability cannot be paid before its period ends (social "
+                           "insurance: its month)", exempt=("tax_type", ("social_insurance",))),
+        _before_month_rule("due_before_month", "due_date",
+                           "social insurance cannot fall due before its month",
+                           only=("tax_type", ("social_insurance",))),
+        _before_month_rule("paid_before_month", "payment_date",
+                           "social insurance cannot be paid before its month",
+                           only=("tax_type", ("social_insurance",))),
     ),
     sort_by=("uscc", "period_end", "tax_type", "due_date"),
 )
@@ -723,8 +766,9 @@ PAYROLL = TableSchema(
     parent=("enterprises", "uscc"),
     rules=(
         _month_end_rule(),
-        Compare("filed_before_period_end", "filing_date", ">=", "period_end",
-                "contributions are declared after the month ends"),
+        _before_month_rule("filed_before_month", "filing_date",
+                           "contributions cannot be declared before their month (within it is "
+                           "fine: 当月申报)"),
     ),
     sort_by=("uscc", "period_end"),
 )

@@ -514,3 +514,26 @@ def test_bad_format_deletes_nothing(tables, tmp_path):
 def test_select_accepts_one_code(tables):
     ds = tc.TaxDataset(tables).validate()
     assert ds.select(U1).n_enterprises == 1
+
+
+def test_social_insurance_may_be_declared_and_paid_within_its_month(tables):
+    # 当月申报、当月缴纳: March's contributions declared on 20 March and paid on the 25th
+    d = pd.Timestamp
+    tables["payroll"] = pd.DataFrame({
+        "uscc": [U1, U1, U1], "period_end": [d("2024-03-31"), d("2024-04-30"), d("2024-05-31")],
+        "headcount": [5, 5, 5], "wage_base": [30_000.0] * 3,
+        "filing_date": [d("2024-03-20"), d("2024-05-10"), d("2024-04-28")]})
+    tables["payments"] = pd.DataFrame({
+        "uscc": [U1] * 4, "tax_type": ["social_insurance", "social_insurance", "vat", "vat"],
+        "period_end": [d("2024-03-31"), d("2024-04-30"), d("2024-03-31"), d("2024-04-30")],
+        "amount": [9_000.0, 9_000.0, 4_000.0, 4_000.0],
+        "due_date": [d("2024-03-25"), d("2024-03-25"), d("2024-04-15"), d("2024-05-15")],
+        "payment_date": [d("2024-03-25"), d("2024-03-24"), d("2024-04-12"), d("2024-04-29")]})
+    report = problems(tables)
+    # declared (May) or due/paid (April) before their own month: refused
+    has(report, "payroll", "filing_date", "filed_before_month", 1)
+    has(report, "payments", "due_date", "due_before_month", 1)
+    has(report, "payments", "payment_date", "paid_before_month", 1)
+    # a VAT liability paid before its period ended still is
+    has(report, "payments", "payment_date", "paid_before_period_end", 1)
+    assert set(report["table"]) == {"payroll", "payments"} and len(report) == 4
