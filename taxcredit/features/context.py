@@ -171,10 +171,10 @@ class Context:
               version: str = "latest") -> tuple[np.ndarray, np.ndarray]:
         """:meth:`join`, keeping the rows whose ``date_column`` is on or before the as-of.
 
-        In a table whose rows can be amended (the schema's ``revises``: VAT and CIT returns),
-        one version of each report is kept per pair: the ``"latest"`` known at the as-of —
-        the one in force, for amounts — or the ``"first"``, the original filing (for
-        timeliness: filing a correction after the deadline is not filing late).
+        In a table whose rows can be amended (the schema's ``revises``: VAT and CIT returns,
+        annual statements), one version of each report is kept per pair: the ``"latest"``
+        known at the as-of — the one in force, for amounts — or the ``"first"``, the original
+        filing (for timeliness: filing a correction after the deadline is not filing late).
         """
         key = ("known", table, date_column, version)
         if key in self.cache:
