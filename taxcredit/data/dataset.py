@@ -29,6 +29,11 @@ class TaxDataset:
         Tables by name; see :mod:`taxcredit.data.schema` for the contract of each. Only
         ``enterprises`` is required. Building a dataset does not validate it: call
         :meth:`validate` (``from_folder`` does so by default).
+    validated : bool
+        The tables are known to meet the contract (set by :meth:`validate` and by the
+        synthetic generator; kept by :meth:`select` and :meth:`iter_chunks`). Feature
+        building warns on a dataset that is not: its rows are taken as they are, so a
+        repeated extract would be counted twice.
 
     Examples
     --------
@@ -39,7 +44,7 @@ class TaxDataset:
     >>> clean = ds.validate()
     """
 
-    def __init__(self, tables: Mapping[str, pd.DataFrame]) -> None:
+    def __init__(self, tables: Mapping[str, pd.DataFrame], *, validated: bool = False) -> None:
         if not isinstance(tables, Mapping):
             raise TypeError(f"tables must be a mapping of name -> DataFrame, got {type(tables)}")
         for name, df in tables.items():
@@ -47,6 +52,12 @@ class TaxDataset:
                 raise TypeError(f"table {name!r} must be a pandas DataFrame, got {type(df)}")
         ordered = [t for t in TABLE_ORDER if t in tables] + [t for t in tables if t not in SCHEMAS]
         self._tables: dict[str, pd.DataFrame] = {t: tables[t] for t in ordered}
+        self._validated = bool(validated)
+
+    @property
+    def validated(self) -> bool:
+        """Whether the tables are known to meet the data contract."""
+        return self._validated
 
     def __deepcopy__(self, memo: dict) -> TaxDataset:
         """Share the frames instead of copying them.
@@ -54,7 +65,7 @@ class TaxDataset:
         Datasets are read-only, and cloning an estimator that holds one (scikit-learn
         deep-copies parameters) must not copy gigabytes of tax data.
         """
-        return TaxDataset(self._tables)
+        return TaxDataset(self._tables, validated=self._validated)
 
     # ---------------------------------------------------------------- access
     @property
@@ -147,8 +158,8 @@ class TaxDataset:
                                           strict_uscc=strict_uscc, progress=progress,
                                           partial=partial)
         if on_error == "quarantine":
-            return TaxDataset(clean), rejected
-        return TaxDataset(clean)
+            return TaxDataset(clean, validated=True), rejected
+        return TaxDataset(clean, validated=True)
 
     # ---------------------------------------------------------------- subsets
     def _chunk_codes(self, ids: pd.Index) -> dict[str, np.ndarray]:
@@ -181,7 +192,7 @@ class TaxDataset:
             name: (df.iloc[np.flatnonzero(codes[name] >= 0)].reset_index(drop=True)
                    if name in codes else df)
             for name, df in self._tables.items()
-        })
+        }, validated=self._validated)
 
     def iter_chunks(self, chunk_size: int = 10_000) -> Iterator[TaxDataset]:
         """Iterate over the dataset in chunks of enterprises.
@@ -234,7 +245,7 @@ class TaxDataset:
                     tables[name] = df.iloc[order[bounds[k]:bounds[k + 1]]].reset_index(drop=True)
                 else:
                     tables[name] = df
-            yield TaxDataset(tables)
+            yield TaxDataset(tables, validated=self._validated)
 
     # ---------------------------------------------------------------- IO
     @classmethod

@@ -306,10 +306,11 @@ def _chunks(folder: Path, chunk_size: int, columns, validate: bool, strict_uscc:
             continue
         cols = None if wanted is None else sorted({"uscc", *wanted[name]})
         streams[name] = _TableStream(name, f, keys, chunk_size, cols, first_chunk=start)
+    trusted = False  # checked before and unchanged since
     if validate and trust_manifest and manifest_matches(folder, strict_uscc=strict_uscc):
         log.info("%s: validated before (%s) and unchanged: not validating again", folder,
                  MANIFEST)
-        validate = False
+        validate, trusted = False, True
     n_chunks = max(1, -(-len(enterprises) // chunk_size))
     for k in range(start, n_chunks if stop is None else min(stop, n_chunks)):
         tables = {"enterprises": enterprises.iloc[k * chunk_size:(k + 1) * chunk_size]
@@ -317,7 +318,7 @@ def _chunks(folder: Path, chunk_size: int, columns, validate: bool, strict_uscc:
         codes = pd.Index(tables["enterprises"]["uscc"].astype("str"))
         for name, stream in streams.items():
             tables[name] = stream.take(k, codes)
-        ds = TaxDataset(tables)
+        ds = TaxDataset(tables, validated=trusted)
         if validate:
             out = ds.validate(strict_uscc=strict_uscc, partial=columns is not None)
             assert isinstance(out, TaxDataset)
@@ -326,5 +327,5 @@ def _chunks(folder: Path, chunk_size: int, columns, validate: bool, strict_uscc:
             clean = _dtype(pd.Index(out["enterprises"]["uscc"].astype("str")))
             ds = TaxDataset({name: (df.assign(uscc=pd.Categorical(df["uscc"], dtype=clean))
                                     if name in streams else df)
-                             for name, df in out.tables.items()})
+                             for name, df in out.tables.items()}, validated=True)
         yield ds

@@ -192,7 +192,12 @@ def build_features(
     else:  # chunks copy rows: copy only the columns the features read
         slim = {t: ds[t][[c for c in cols if c in ds[t].columns]] for t, cols in need.items()
                 if t in ds}
-    slim_ds = TaxDataset(slim)
+    if not ds.validated:
+        warnings.warn("build_features: the dataset has not been validated, so its rows are "
+                      "taken as they are (a repeated extract would be counted twice, a row of "
+                      "an unknown enterprise ignored); call ds.validate() first",
+                      UserWarning, stacklevel=2)
+    slim_ds = TaxDataset(slim, validated=ds.validated)
     chunk_of = _positions(pairs["uscc"], slim_ds.enterprise_ids)
     known = chunk_of >= 0
     if not known.all():

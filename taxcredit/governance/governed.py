@@ -187,7 +187,8 @@ class Governance:
                         not_processed=pd.Series(reason).value_counts().to_dict())
             raise ConsentError(f"{what}: none of the {len(apps):,} applications is authorised "
                                f"for {purpose}{hint}")
-        kept = TaxDataset({**ds.tables, "applications": apps[ok].reset_index(drop=True)})
+        kept = TaxDataset({**ds.tables, "applications": apps[ok].reset_index(drop=True)},
+                          validated=ds.validated)
         refused = pd.Series(reason[~ok]).value_counts().to_dict()
         return kept, int(ok.sum()), {str(k): int(v) for k, v in refused.items()}
 
@@ -625,7 +626,8 @@ def _now(now) -> pd.Timestamp:
 def only_tables(ds: TaxDataset, tables) -> TaxDataset:
     """Return ``ds`` with only ``tables`` (and ``enterprises``): what the consent covered."""
     keep = {"enterprises", *tables}
-    return TaxDataset({t: df for t, df in ds.tables.items() if t in keep})
+    return TaxDataset({t: df for t, df in ds.tables.items() if t in keep},
+                      validated=ds.validated)
 
 
 def tables_read(features) -> list[str]:

@@ -273,3 +273,25 @@ def test_a_later_conversion_to_general_taxpayer_does_not_leak_back():
     assert X["general_taxpayer"].tolist() == [1.0]
     with pytest.raises(tc.TaxDataError, match="general_before_registration"):
         build({"enterprises": ent([U], general_since=[T("2010-01-01")])}, "2024-08-31")
+
+
+def test_features_of_a_dataset_nobody_validated_come_with_a_warning():
+    # a repeated extract (every VAT return twice) would count twice: say so, never silently
+    months = pd.date_range("2024-01-31", "2025-05-31", freq="ME")
+    v = vat(U, months)
+    raw = tc.TaxDataset({"enterprises": ent([U]), "vat_returns": pd.concat([v, v])})
+    assert not raw.validated
+    with pytest.warns(UserWarning, match=r"not been validated.*ds\.validate\(\)"):
+        tc.build_features(raw, as_of="2025-06-30")
+    with pytest.raises(tc.TaxDataError, match="duplicate_row"):
+        raw.validate()
+    clean, _ = raw.validate(on_error="quarantine")
+    assert clean.validated and clean.select([U]).validated
+    assert all(chunk.validated for chunk in clean.iter_chunks(1))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X = tc.build_features(clean, as_of="2025-06-30")
+    assert X["sales_12m"].iloc[0] == 12 * 10_000.0
+    assert tc.datasets.make_population(n_enterprises=20, months=24, seed=3).validated

