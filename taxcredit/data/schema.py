@@ -339,28 +339,74 @@ def _period_length_rule(frequency_column: str, values: Mapping[str, int]) -> Row
                           "(a month, or a quarter)")
 
 
+def _reports(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Enterprise code and report number (one per ``(uscc, period_end)``) of every row."""
+    uscc = pd.factorize(df["uscc"])[0]  # missing codes: -1, reported by other rules
+    report = pd.DataFrame({"u": uscc, "e": df["period_end"].to_numpy(dtype="datetime64[D]")}
+                          ).groupby(["u", "e"], sort=True, dropna=False).ngroup().to_numpy()
+    return uscc, report
+
+
 def _no_overlap_rule() -> RowRule:
-    """One enterprise's return periods must not overlap (their sales would count twice)."""
+    """One enterprise's return periods must not overlap (their sales would count twice).
+
+    Rows with the same period end are versions of one report (an original and its
+    amendments, which may correct the start); a report overlaps every earlier report whose
+    end is on or after its earliest start, and then all versions of all of them are refused
+    (keeping some would still count months twice, or make an amendment look original).
+    """
 
     def check(df: pd.DataFrame) -> np.ndarray:
-        uscc = pd.factorize(df["uscc"])[0]  # missing codes: -1, reported by other rules
-        end = df["period_end"].to_numpy(dtype="datetime64[D]")
-        start = df["period_start"].to_numpy(dtype="datetime64[D]")
-        order = np.lexsort((start, end, uscc))
-        u, s, e = uscc[order], start[order], end[order]
-        same = np.r_[False, u[1:] == u[:-1]] & (u >= 0)
-        prev_end = np.r_[np.datetime64("NaT"), e[:-1]]  # ends rise within an enterprise
-        prev_start = np.r_[np.datetime64("NaT"), s[:-1]]
-        # the same period again is an amendment (or the key rule's duplicate), not an overlap
-        amendment = (e == prev_end) & (s == prev_start)
-        over = same & ~np.isnat(s) & ~np.isnat(prev_end) & (s <= prev_end) & ~amendment
-        bad = np.zeros(len(df), dtype=bool)
-        bad[order] = over | np.r_[over[1:], False]  # both returns of an overlapping pair
-        return bad
+        uscc, report = _reports(df)
+        start = df["period_start"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+        end = df["period_end"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+        ok = (uscc >= 0) & ~np.isnat(df["period_start"].to_numpy(dtype="datetime64[D]")) & \
+            ~np.isnat(df["period_end"].to_numpy(dtype="datetime64[D]"))
+        n_rep = int(report.max(initial=-1)) + 1
+        if n_rep == 0:
+            return np.zeros(len(df), dtype=bool)
+        big = np.iinfo(np.int64).max // 4  # reports sort by (enterprise, end): one number
+        first_start = np.full(n_rep, big)
+        np.minimum.at(first_start, report[ok], start[ok])
+        rep_u = np.full(n_rep, -1)
+        rep_u[report[ok]] = uscc[ok]
+        rep_end = np.full(n_rep, -1)
+        rep_end[report[ok]] = end[ok]
+        valid = rep_u >= 0
+        span = 1 << 20  # days: dates stay far inside ±2,800 years
+        key_end = np.where(valid, rep_u * span * 2 + rep_end + span, -1)
+        key_start = np.where(valid, rep_u * span * 2 + first_start + span, -1)
+        order = np.argsort(key_end, kind="stable")
+        lo_sorted = np.searchsorted(key_end[order], key_start[order], side="left")
+        idx = np.arange(n_rep)
+        over = valid[order] & (lo_sorted < idx)  # an earlier report ends on/after its start
+        mark = np.zeros(n_rep + 1, dtype=np.int64)
+        np.add.at(mark, lo_sorted[over], 1)
+        np.add.at(mark, idx[over] + 1, -1)
+        hit_sorted = np.cumsum(mark[:-1]) > 0
+        hit = np.zeros(n_rep, dtype=bool)
+        hit[order] = hit_sorted
+        return hit[report] & ok
 
     return RowRule("overlapping_period", "period_start", ("uscc", "period_start", "period_end"),
                    check, "an enterprise's return periods cannot overlap (a month in both a "
                           "monthly and a quarterly return would count its sales twice)")
+
+
+def _version_frequency_rule() -> RowRule:
+    """Versions of one report (same ``period_end``) must have one filing frequency."""
+
+    def check(df: pd.DataFrame) -> np.ndarray:
+        uscc, report = _reports(df)
+        freq = df["filing_frequency"].astype("str").to_numpy()
+        n = pd.Series(freq).groupby(report).transform("nunique").to_numpy()
+        return (n > 1) & (uscc >= 0)
+
+    return RowRule("versions_differ_in_frequency", "filing_frequency",
+                   ("uscc", "period_end", "filing_frequency"), check,
+                   "returns for the same period end must all be monthly or all quarterly (a "
+                   "monthly March beside a quarterly Q1 is two overlapping periods, not an "
+                   "amendment)")
 
 
 def _exempt_rule() -> RowRule:
@@ -372,6 +418,23 @@ def _exempt_rule() -> RowRule:
 
     return RowRule("exempt_above_sales", "exempt_sales", ("exempt_sales", "taxable_sales"), check,
                    "exempt sales are part of taxable_sales and cannot exceed it")
+
+
+def _general_since_rule() -> RowRule:
+    """General-taxpayer status may not take effect before the month of registration.
+
+    It takes effect on the first day of the month of registration or the next (国家税务总局令
+    第43号 art. 8: 当月1日 or 次月1日), so it may precede the registration day itself.
+    """
+
+    def check(df: pd.DataFrame) -> np.ndarray:
+        since = df["general_since"].to_numpy(dtype="datetime64[M]")
+        reg = df["registration_date"].to_numpy(dtype="datetime64[M]")
+        return ~np.isnat(since) & ~np.isnat(reg) & (since < reg)
+
+    return RowRule("general_before_registration", "general_since",
+                   ("general_since", "registration_date"), check,
+                   "general-taxpayer status cannot take effect before the month of registration")
 
 
 # --------------------------------------------------------------------------------------------
@@ -426,8 +489,7 @@ ENTERPRISES = TableSchema(
     rules=(
         Compare("first_filing_before_registration", "first_filing_date", ">=",
                 "registration_date", "an enterprise cannot file taxes before it is registered"),
-        Compare("general_before_registration", "general_since", ">=", "registration_date",
-                "an enterprise cannot become a general taxpayer before it is registered"),
+        _general_since_rule(),
     ),
     sort_by=("uscc",),
 )
@@ -469,6 +531,7 @@ VAT_RETURNS = TableSchema(
         _quarter_end_rule(),
         _period_length_rule("filing_frequency", {"monthly": 1, "quarterly": 3}),
         _no_overlap_rule(),
+        _version_frequency_rule(),
         _exempt_rule(),
     ),
     sort_by=("uscc", "period_end", "filing_date"),

@@ -217,13 +217,39 @@ def test_an_amended_return_is_a_version_of_its_period_not_a_duplicate(tables):
     assert len(ds["vat_returns"]) == 4
 
 
-def test_a_return_with_the_same_end_but_another_start_overlaps(tables):
-    # a monthly March return beside the quarterly Q1 return: March counted twice
+def test_a_monthly_return_beside_a_quarterly_one_for_the_same_end_is_refused(tables):
+    # a monthly March return beside the quarterly Q1 return is not an amendment of it
     v = tables["vat_returns"]
     march = v.iloc[[2]].assign(period_start=pd.Timestamp("2024-03-01"),
                                filing_frequency="monthly")
     tables["vat_returns"] = pd.concat([v, march], ignore_index=True)
-    has(problems(tables), "vat_returns", "period_start", "overlapping_period", 2)
+    has(problems(tables), "vat_returns", "filing_frequency", "versions_differ_in_frequency", 2)
+
+
+def test_every_version_of_every_overlapping_return_is_refused(tables):
+    # U1 files January and February monthly, then Q1 quarterly and an amendment of it: Q1
+    # overlaps both months. Keeping any of them would count a month twice, or make the
+    # amendment look like the original filing; the clean rows must validate again.
+    v = tables["vat_returns"]
+    q1 = v.iloc[[1]].assign(period_start=pd.Timestamp("2024-01-01"),
+                            period_end=pd.Timestamp("2024-03-31"), filing_frequency="quarterly",
+                            due_date=pd.Timestamp("2024-04-15"),
+                            filing_date=pd.Timestamp("2024-04-10"))
+    amended = q1.assign(taxable_sales=90_000.0, filing_date=pd.Timestamp("2024-05-10"))
+    tables["vat_returns"] = pd.concat([v, q1, amended], ignore_index=True)
+    has(problems(tables), "vat_returns", "period_start", "overlapping_period", 4)
+    clean, rej = tc.TaxDataset(tables).validate(on_error="quarantine")
+    assert sorted(rej["vat_returns"]["_row"]) == [0, 1, 3, 4]
+    tc.TaxDataset(clean.tables).validate()
+
+
+def test_an_amendment_may_correct_the_start_of_its_period(tables):
+    # Q1 first declared from 1 January, corrected to start at 10 February (registration)
+    v = tables["vat_returns"]
+    fixed = v.iloc[[2]].assign(period_start=pd.Timestamp("2024-02-10"),
+                               filing_date=pd.Timestamp("2024-05-06"))
+    tables["vat_returns"] = pd.concat([v, fixed], ignore_index=True)
+    assert len(tc.TaxDataset(tables).validate()["vat_returns"]) == 4
 
 
 def test_row_of_unknown_enterprise(tables):
@@ -537,3 +563,26 @@ def test_social_insurance_may_be_declared_and_paid_within_its_month(tables):
     # a VAT liability paid before its period ended still is
     has(report, "payments", "payment_date", "paid_before_period_end", 1)
     assert set(report["table"]) == {"payroll", "payments"} and len(report) == 4
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["A", "B"]), st.integers(0, 11), st.integers(0, 11)),
+                min_size=1, max_size=12))
+def test_overlap_rule_matches_a_pairwise_check(periods):
+    from taxcredit.data.schema import get_schema
+
+    rule = next(r for r in get_schema("vat_returns").rules if r.rule == "overlapping_period")
+    base = np.datetime64("2024-01", "M")
+    rows = [(u, base + min(a, b), base + max(a, b)) for u, a, b in periods]
+    df = pd.DataFrame({
+        "uscc": [u for u, _, _ in rows],
+        "period_start": pd.to_datetime([s.astype("datetime64[D]") for _, s, _ in rows]),
+        "period_end": pd.to_datetime([(e + 1).astype("datetime64[D]") - 1 for _, _, e in rows])})
+    # reports: one per (enterprise, end), starting at their earliest start
+    rep = df.groupby(["uscc", "period_end"])["period_start"].min()
+    expected = []
+    for u, s, e in zip(df["uscc"], df["period_start"], df["period_end"], strict=True):
+        s = rep[(u, e)]
+        expected.append(any(uu == u and ee != e and s <= ee and ss <= e
+                            for (uu, ee), ss in rep.items()))
+    np.testing.assert_array_equal(rule.check(df), np.array(expected))

@@ -272,7 +272,9 @@ def test_a_later_conversion_to_general_taxpayer_does_not_leak_back():
     X = build({"enterprises": ent([U], taxpayer_type="general")}, "2024-08-31")
     assert X["general_taxpayer"].tolist() == [1.0]
     with pytest.raises(tc.TaxDataError, match="general_before_registration"):
-        build({"enterprises": ent([U], general_since=[T("2010-01-01")])}, "2024-08-31")
+        build({"enterprises": ent([U], general_since=[T("2015-02-28")])}, "2024-08-31")
+    # effective on the first of the month of registration (2 March 2015): fine
+    build({"enterprises": ent([U], general_since=[T("2015-03-01")])}, "2024-08-31")
 
 
 def test_features_of_a_dataset_nobody_validated_come_with_a_warning():
