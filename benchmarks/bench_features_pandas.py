@@ -35,7 +35,8 @@ def pandas_features(ds, as_of: str) -> pd.DataFrame:
     out = pd.DataFrame(index=ent.index)
 
     v = ds["vat_returns"].merge(ent, left_on="uscc", right_index=True)
-    v = v[v["filing_date"] <= as_of].sort_values("filing_date")
+    versions = ["filing_date", *(["revision"] if "revision" in v.columns else [])]
+    v = v[v["filing_date"] <= as_of].sort_values(versions)
     filed_first = v.drop_duplicates(["uscc", "period_end"], keep="first")  # for lateness
     v = v.drop_duplicates(["uscc", "period_end"], keep="last")  # an amendment replaces
     filed_first = filed_first.assign(
@@ -65,7 +66,8 @@ def pandas_features(ds, as_of: str) -> pd.DataFrame:
     f24 = filed_first[(filed_first["k"] >= 0) & (filed_first["k"] < 24)]
     late = f24[f24["filing_date"] > f24["due_date"]].groupby("uscc").size()
     c = ds["cit_returns"].merge(ent, left_on="uscc", right_index=True)
-    c = c[c["filing_date"] <= as_of].sort_values("filing_date")
+    c = c[c["filing_date"] <= as_of].sort_values(
+        ["filing_date", *(["revision"] if "revision" in c.columns else [])])
     c = c.drop_duplicates(["uscc", "period_end", "return_type"], keep="first")
     c["k"] = c["end"] - (c["period_end"].dt.year - 1970) * 12 - (c["period_end"].dt.month - 1)
     c = c[(c["k"] >= 0) & (c["k"] < 24)]
@@ -94,7 +96,8 @@ def pandas_features(ds, as_of: str) -> pd.DataFrame:
     out["violations_36m"] = e[bad].groupby("uscc").size().reindex(out.index).fillna(0)
 
     f = ds["financials"]
-    f = f[f["filing_date"] <= as_of].sort_values(["uscc", "year", "filing_date"])
+    f = f[f["filing_date"] <= as_of].sort_values(
+        ["uscc", "year", "filing_date", *(["revision"] if "revision" in f.columns else [])])
     fl = f.groupby("uscc").tail(1).set_index("uscc")
     out["debt_to_assets"] = fl["total_liabilities"] / fl["total_assets"].where(
         fl["total_assets"] > 0)

@@ -181,7 +181,7 @@ class TableSchema:
     columns : tuple of Column
         Declared columns, in canonical order.
     key : tuple of str
-        Columns that identify a row.
+        Columns that identify a row (an optional column the input lacks is left out).
     knowledge_date : str or None
         Column holding the date a row became known (point-in-time use).
     parent : tuple of (str, str), optional
@@ -194,8 +194,9 @@ class TableSchema:
     revises : tuple of str
         Columns naming what a row reports (an enterprise's return for a period). Rows that
         share them are versions of one report — an original and its amendments (更正申报) —
-        told apart by ``knowledge_date``: at any as-of date the latest version known is the one
-        in force. Empty: every row stands on its own.
+        told apart by ``knowledge_date`` (then by the other key columns, e.g. an optional
+        ``revision`` number for versions filed the same day): at any as-of date the latest
+        version known is the one in force. Empty: every row stands on its own.
     """
 
     name: str
@@ -208,6 +209,17 @@ class TableSchema:
     rules: tuple[Compare | RowRule, ...] = ()
     sort_by: tuple[str, ...] = ()
     revises: tuple[str, ...] = ()
+
+    @property
+    def version_order(self) -> tuple[str, ...]:
+        """Columns ordering the versions of one report (empty when rows are not versions).
+
+        The knowledge date, then the rest of the key (``revision`` for same-day versions).
+        """
+        if not self.revises:
+            return ()
+        rest = tuple(k for k in self.key if k not in self.revises and k != self.knowledge_date)
+        return (self.knowledge_date, *rest) if self.knowledge_date else rest
 
     @property
     def column_names(self) -> list[str]:
@@ -224,6 +236,14 @@ class TableSchema:
 
 # --------------------------------------------------------------------------------------------
 # reusable column builders
+
+
+def _revision() -> Column:
+    return Column("revision", "int", "更正序号",
+                  "Which version of the report a row is: 0 the original, 1, 2 … its amendments. "
+                  "Optional; orders versions filed on the same day (else the filing date does; "
+                  "missing counts as 0).",
+                  unit="count", min=0, required=False, nullable=True)
 
 
 def _uscc() -> Column:
@@ -521,8 +541,9 @@ VAT_RETURNS = TableSchema(
         _date("filing_date", "申报日期",
               "Date the return was filed (its knowledge date); an amended return (更正申报) is "
               "another row for the same period with its own, later filing date."),
+        _revision(),
     ),
-    key=("uscc", "period_end", "filing_date"),
+    key=("uscc", "period_end", "filing_date", "revision"),
     knowledge_date="filing_date",
     parent=("enterprises", "uscc"),
     rules=(
@@ -534,7 +555,7 @@ VAT_RETURNS = TableSchema(
         _version_frequency_rule(),
         _exempt_rule(),
     ),
-    sort_by=("uscc", "period_end", "filing_date"),
+    sort_by=("uscc", "period_end", "filing_date", "revision"),
     revises=("uscc", "period_end"),
 )
 
@@ -561,8 +582,9 @@ CIT_RETURNS = TableSchema(
         _date("filing_date", "申报日期",
               "Date the return was filed (its knowledge date); an amended return (更正申报) is "
               "another row for the same period with its own, later filing date."),
+        _revision(),
     ),
-    key=("uscc", "period_end", "return_type", "filing_date"),
+    key=("uscc", "period_end", "return_type", "filing_date", "revision"),
     knowledge_date="filing_date",
     parent=("enterprises", "uscc"),
     rules=(
@@ -574,7 +596,7 @@ CIT_RETURNS = TableSchema(
                 "period_start must not be after period_end"),
         _month_end_rule(),
     ),
-    sort_by=("uscc", "period_end", "return_type", "filing_date"),
+    sort_by=("uscc", "period_end", "return_type", "filing_date", "revision"),
     revises=("uscc", "period_end", "return_type"),
 )
 
@@ -796,8 +818,9 @@ FINANCIALS = TableSchema(
         _date("filing_date", "报送日期",
               "Date the statements were filed (knowledge date); restated statements (更正) are "
               "another row for the year with their own, later filing date."),
+        _revision(),
     ),
-    key=("uscc", "year", "filing_date"),
+    key=("uscc", "year", "filing_date", "revision"),
     knowledge_date="filing_date",
     parent=("enterprises", "uscc"),
     rules=(
@@ -809,7 +832,7 @@ FINANCIALS = TableSchema(
         Compare("filed_before_period_end", "filing_date", ">=", "period_end",
                 "statements cannot be filed before the balance-sheet date"),
     ),
-    sort_by=("uscc", "year", "filing_date"),
+    sort_by=("uscc", "year", "filing_date", "revision"),
     revises=("uscc", "year"),
 )
 

@@ -205,10 +205,14 @@ def _check_rules(res: _TableResult, schema: TableSchema) -> None:
 def _check_keys(res: _TableResult, schema: TableSchema) -> None:
     df = res.coerced
     assert df is not None
-    key = list(schema.key)
+    # an optional key column the input lacks (a revision number) is simply not part of it
+    key = [k for k in schema.key if k in df.columns or schema.column(k).required]
     if not set(key) <= set(df.columns):  # partial read without the key: nothing to check
         return
-    complete = df[key].notna().all(axis=1).to_numpy()
+    # a missing value in an optional key column (a revision number) is a value of its own
+    required = [k for k in key if schema.column(k).required]
+    complete = df[required].notna().all(axis=1).to_numpy()
+    where = required[-1]  # the column the report names
     known = {}
     if res.parent_pos is not None and schema.parent is not None:
         pos = res.parent_pos
@@ -216,7 +220,8 @@ def _check_keys(res: _TableResult, schema: TableSchema) -> None:
             known[schema.parent[1]] = (pos, int(pos.max(initial=0)) + 1)
     # combine the key columns in the table's usual sort order, so that sorted input is
     # recognised as unique in one pass
-    order = list(schema.sort_by) if set(schema.sort_by) == set(key) else key
+    sort_by = [k for k in schema.sort_by if k in key]
+    order = sort_by if set(sort_by) == set(key) else key
     dup_any = _duplicated(df, order, known) & complete
     if not dup_any.any():
         return
@@ -226,7 +231,7 @@ def _check_keys(res: _TableResult, schema: TableSchema) -> None:
     exact_later[np.flatnonzero(dup_any)] = sub.duplicated(subset=declared, keep="first").to_numpy()
     if exact_later.any():
         res.failures.append(_Failure(
-            key[-1], "duplicate_row", exact_later,
+            where, "duplicate_row", exact_later,
             "exact copy of an earlier row (the first copy is kept)"))
     # conflicting duplicates: same key, different values; none can be trusted
     remaining = dup_any & ~exact_later
@@ -236,7 +241,7 @@ def _check_keys(res: _TableResult, schema: TableSchema) -> None:
         conflict[idx] = df.iloc[idx].duplicated(subset=key, keep=False).to_numpy()
     if conflict.any():
         res.failures.append(_Failure(
-            key[-1], "duplicate_key", conflict,
+            where, "duplicate_key", conflict,
             f"several different rows share the key ({', '.join(key)}); all are rejected"))
 
 

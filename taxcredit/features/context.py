@@ -210,7 +210,10 @@ class Context:
         if self.cache[key] is None:
             return rows, pairs  # no report has two versions: nothing to choose
         report = self.cache[key][rows]
-        order = np.lexsort((filed.astype(np.int64), report, pairs))
+        later = [np.nan_to_num(self.column(table, c, rows))  # same-day versions: their
+                 for c in get_schema(table).version_order[1:]   # number (missing: 0)
+                 if c in self.tables[table].columns]
+        order = np.lexsort((*later[::-1], filed.astype(np.int64), report, pairs))
         p, r = pairs[order], report[order]
         if version == "latest":
             pick = np.r_[(p[1:] != p[:-1]) | (r[1:] != r[:-1]), True]

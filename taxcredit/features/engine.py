@@ -42,7 +42,7 @@ def feature_inputs(features: Iterable[str] | None = None) -> dict[str, list[str]
     for table, c in cols.items():  # which version of an amended report: its key is needed
         schema = SCHEMAS.get(table)
         if schema is not None and schema.revises:
-            c.update((*schema.revises, schema.knowledge_date))
+            c.update((*schema.revises, *schema.version_order))
     return {t: sorted(c) for t, c in cols.items()}
 
 

@@ -97,7 +97,9 @@ class _Context:
                 t["uscc"] = t["uscc"].astype(str)
                 revises = SCHEMAS[name].revises if name in SCHEMAS else ()
                 if revises and known == SCHEMAS[name].knowledge_date:  # amendments (更正申报)
-                    t = t.sort_values(known, kind="mergesort").drop_duplicates(
+                    order = [c for c in SCHEMAS[name].version_order if c in t.columns]
+                    rank = t[order].fillna(0)  # a missing revision number counts as 0
+                    t = t.loc[rank.sort_values(order, kind="mergesort").index].drop_duplicates(
                         list(revises), keep="last").sort_index()  # the version in force
                 self._cache[name] = t
         return self._cache[name]

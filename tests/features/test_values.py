@@ -327,3 +327,18 @@ def test_restated_statements_count_from_their_filing_date():
     assert X.loc[A, "debt_to_assets"] == pytest.approx(0.7)
     X = tc.build_features(ds, as_of="2025-06-09").droplevel("as_of")
     assert X.loc[A, "debt_to_assets"] == pytest.approx(0.6)
+
+
+def test_a_same_day_correction_is_told_apart_by_its_revision_number():
+    tables = handmade_tables()
+    v = tables["vat_returns"].assign(revision=0)
+    a = v[(v["uscc"] == A) & (v["period_end"] == pd.Timestamp("2025-03-31"))]
+    tables["vat_returns"] = pd.concat([v, a.assign(taxable_sales=77_000.0, revision=1)],
+                                      ignore_index=True)
+    ds = tc.TaxDataset(tables).validate()  # the same filing date, another revision
+    X = tc.build_features(ds, as_of=AS_OF).droplevel("as_of")
+    assert X.loc[A, "sales_12m"] == (sum(A_L12) + 7) * 1000.0
+    # without revision numbers the two rows cannot be ordered: both are refused
+    tables["vat_returns"] = tables["vat_returns"].drop(columns="revision")
+    with pytest.raises(tc.TaxDataError, match="duplicate_key"):
+        tc.TaxDataset(tables).validate()

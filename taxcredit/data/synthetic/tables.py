@@ -162,6 +162,7 @@ def _vat_returns(world, act, grid, uscc, filing, reg_date) -> pd.DataFrame:
         "credit_carried_forward": np.where(world.general[i], act.credit[i, t], 0.0).round(2),
         "due_date": act.due[t].astype("datetime64[ns]"),
         "filing_date": filing[i, t].astype("datetime64[ns]"),
+        "revision": pd.array(np.zeros(len(i), dtype=np.int64), dtype="Int64"),  # originals
     })
 
 
@@ -257,6 +258,8 @@ def _cit(rng, world, act, grid, uscc, filing, stop, cutoff, reg_date):
             "filing_date": r["filing"][idx].astype("datetime64[ns]"),
         }))
     cit = pd.concat(parts, ignore_index=True) if parts else None
+    if cit is not None:  # originals only
+        cit["revision"] = pd.array(np.zeros(len(cit), dtype=np.int64), dtype="Int64")
     return cit, annual
 
 
@@ -446,6 +449,7 @@ def _financials(rng, world, act, grid, uscc, annual) -> pd.DataFrame:
             "cost_of_sales": np.round(revenue * cost_ratio[idx], 2),
             "net_profit": np.round(r["profit"][idx] * 0.9, 2),
             "filing_date": r["filing"][idx].astype("datetime64[ns]"),
+            "revision": pd.array(np.zeros(m, dtype=np.int64), dtype="Int64"),
         }))
     return pd.concat(parts, ignore_index=True) if parts else None
 
@@ -602,6 +606,7 @@ def _amend_vat(rng: np.random.Generator, vat: pd.DataFrame, share: float,
     for c in ("taxable_sales", "exempt_sales", "output_tax", "vat_payable"):
         new[c] = np.round(new[c].to_numpy() * factor, 2)
     new["filing_date"] = filed.astype("datetime64[ns]")
+    new["revision"] = pd.array(np.ones(len(new), dtype=np.int64), dtype="Int64")
     return pd.concat([vat, new], ignore_index=True)
 
 
