@@ -623,8 +623,13 @@ PAYMENTS = TableSchema(
         _date("payment_date", "缴款日期", "Date paid; missing while unpaid.", nullable=True),
         _money("late_fee", "滞纳金", "Late-payment surcharge (0.05% a day).", required=False,
                nullable=True),
+        Column("voucher_id", "string", "税票号码",
+               "Number of the liability's tax voucher (电子税票号). Optional; tells apart "
+               "several liabilities of one tax, period and deadline — the extra tax after an "
+               "amended return (补缴) beside the original (missing counts as one value).",
+               nullable=True, required=False),
     ),
-    key=("uscc", "tax_type", "period_end", "due_date"),
+    key=("uscc", "tax_type", "period_end", "due_date", "voucher_id"),
     knowledge_date="due_date",
     parent=("enterprises", "uscc"),
     rules=(
@@ -641,7 +646,7 @@ PAYMENTS = TableSchema(
                            "social insurance cannot be paid before its month",
                            only=("tax_type", ("social_insurance",))),
     ),
-    sort_by=("uscc", "period_end", "tax_type", "due_date"),
+    sort_by=("uscc", "period_end", "tax_type", "due_date", "voucher_id"),
 )
 
 

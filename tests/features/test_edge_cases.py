@@ -297,3 +297,20 @@ def test_features_of_a_dataset_nobody_validated_come_with_a_warning():
         X = tc.build_features(clean, as_of="2025-06-30")
     assert X["sales_12m"].iloc[0] == 12 * 10_000.0
     assert tc.datasets.make_population(n_enterprises=20, months=24, seed=3).validated
+
+
+def test_extra_tax_after_an_amended_return_is_a_liability_of_its_own():
+    # March's VAT was paid; an upward amendment adds 5,000 for the same period and deadline,
+    # still unpaid: two liabilities told apart by their voucher numbers
+    pay = pd.DataFrame({
+        "uscc": [U, U], "tax_type": ["vat", "vat"],
+        "period_end": [T("2025-03-31"), T("2025-03-31")], "amount": [8_000.0, 5_000.0],
+        "due_date": [T("2025-04-18"), T("2025-04-18")],
+        "payment_date": [T("2025-04-15"), pd.NaT],
+        "voucher_id": ["332025041500001", "332025052000007"]})
+    X = build({"enterprises": ent([U]), "payments": pay}, "2025-06-30")
+    assert X["arrears_now"].iloc[0] == 5_000.0
+    # without voucher numbers the two rows share a key and cannot both be trusted
+    with pytest.raises(tc.TaxDataError, match="duplicate_key"):
+        build({"enterprises": ent([U]), "payments": pay.drop(columns="voucher_id")},
+              "2025-06-30")

@@ -336,6 +336,7 @@ def _payments(rng, world, act, grid, uscc, filing, cit, payroll, penalties, dere
         add("penalty", pidx[keep], pdate[keep], penalties["amount"].to_numpy()[keep], due[keep],
             paid[keep])
     out = pd.concat(parts, ignore_index=True)
+    out["voucher_id"] = pd.Series(np.nan, index=out.index, dtype=_STR)  # not in the extract
     return out
 
 
