@@ -378,10 +378,10 @@ def _no_overlap_rule() -> RowRule:
 
     def check(df: pd.DataFrame) -> np.ndarray:
         uscc, report = _reports(df)
-        start = df["period_start"].to_numpy(dtype="datetime64[D]").astype(np.int64)
-        end = df["period_end"].to_numpy(dtype="datetime64[D]").astype(np.int64)
-        ok = (uscc >= 0) & ~np.isnat(df["period_start"].to_numpy(dtype="datetime64[D]")) & \
-            ~np.isnat(df["period_end"].to_numpy(dtype="datetime64[D]"))
+        start_d = df["period_start"].to_numpy(dtype="datetime64[D]")
+        end_d = df["period_end"].to_numpy(dtype="datetime64[D]")
+        ok = (uscc >= 0) & ~np.isnat(start_d) & ~np.isnat(end_d)
+        start, end = start_d.astype(np.int64), end_d.astype(np.int64)
         n_rep = int(report.max(initial=-1)) + 1
         if n_rep == 0:
             return np.zeros(len(df), dtype=bool)
