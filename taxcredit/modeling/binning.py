@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from .bins import FeatureBins
+from .bins import FeatureBins, special_index
 from .categories import category_key, category_keys
 from .metrics import ZERO_CELL
 from .partition import TRENDS, optimal_partition, segment_iv
@@ -214,10 +214,7 @@ def fit_bins(
         raise ValueError(f"{name}: x has {len(s)} rows but y has {len(y)}")
     groups = normalise_specials(specials)
     missing = s.isna().to_numpy()
-    special_of = np.full(len(s), -1)
-    for k, (_, values) in enumerate(groups):
-        hit = s.isin(list(values)).to_numpy() & ~missing & (special_of < 0)
-        special_of[hit] = k
+    special_of = special_index(s, groups, kind)
     regular = ~missing & (special_of < 0)
     min_count = min_bin_size * len(s)
     extra_codes = np.where(missing, len(groups), special_of)  # specials 0.., missing last

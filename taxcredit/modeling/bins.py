@@ -17,7 +17,7 @@ import pandas as pd
 from .categories import category_key, category_keys
 from .metrics import woe_iv_table
 
-__all__ = ["UNSEEN", "FeatureBins"]
+__all__ = ["UNSEEN", "FeatureBins", "special_index"]
 
 #: How values that training never saw are scored: a missing value when no training row was
 #: missing, an empty special bin, or an unknown category.
@@ -28,6 +28,39 @@ def _num(v) -> float | str:
     """JSON-safe float (infinities as strings)."""
     v = float(v)
     return "inf" if v == math.inf else "-inf" if v == -math.inf else v
+
+
+def special_index(s: pd.Series, specials, kind: str) -> np.ndarray:
+    """Special-value group of each value (``-1``: none); the first matching group wins.
+
+    Values are compared the way the regular bins compare them, so a code scores the same
+    whatever dtype it arrives in: a categorical value by its key
+    (:func:`~taxcredit.modeling.categories.category_key`: ``9``, ``9.0`` and ``"9"`` alike),
+    a numeric one by its number (``"-999"`` read from text is ``-999.0``) and, for a
+    declared sentinel that is not a number (``"N/A"``), by the value itself. Missing values
+    are never special.
+    """
+    out = np.full(len(s), -1, dtype=np.int64)
+    if not specials:
+        return out
+    present = s.notna().to_numpy()
+    if kind == "categorical":
+        keys = np.full(len(s), None, dtype=object)
+        keys[present] = category_keys(s[present])
+        for k, (_, values) in enumerate(specials):
+            hit = np.isin(keys, [category_key(v) for v in values]) & present & (out < 0)
+            out[hit] = k
+        return out
+    numbers = pd.to_numeric(s.where(present), errors="coerce").to_numpy(dtype=float,
+                                                                       na_value=np.nan)
+    for k, (_, values) in enumerate(specials):
+        nums = [float(v) for v in values
+                if isinstance(v, int | float | np.number) and not isinstance(v, bool)]
+        text = [v for v in values if isinstance(v, str)]
+        hit = np.isin(numbers, nums) | (s.isin(text).to_numpy() if text else False)
+        hit &= present & (out < 0)
+        out[hit] = k
+    return out
 
 
 @dataclass(frozen=True)
@@ -183,11 +216,9 @@ class FeatureBins:
                                                          else np.asarray(x))
         missing = s.isna().to_numpy()
         out = np.full(len(s), self.missing_bin, dtype=np.int64)
-        special = np.zeros(len(s), dtype=bool)
-        for k, (_, values) in enumerate(self.specials):
-            hit = s.isin(list(values)).to_numpy() & ~missing & ~special
-            out[hit] = self.n_regular + k
-            special |= hit
+        group = special_index(s, self.specials, self.kind)
+        special = group >= 0
+        out[special] = self.n_regular + group[special]
         rest = ~missing & ~special
         if self.kind == "numeric":
             try:

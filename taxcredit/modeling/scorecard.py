@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._common import JSONMixin, tabular_binary_tags
 from .bins import FeatureBins
+from .categories import category_key
 from .reasons import top_k
 from .scale import ScoreScale
 from .selection import select_features
@@ -213,6 +214,11 @@ class WoEScorecard(JSONMixin, ClassifierMixin, BaseEstimator):
         Numeric bins test ``col < split`` in order (right-open bins), special values and NULL
         first; categorical bins test ``col IN (...)``; unknown categories take the ELSE
         branch (the ``unknown`` row of the card; NULL when ``unseen="error"``).
+
+        Categorical codes (special values included) are written as their keys
+        (:mod:`taxcredit.modeling.categories`): text, a whole number without a fraction. A
+        database column must hold them the same way — ``'1'``, not ``'1.0'`` (Python reads
+        both as code 1; SQL compares text as it is) — or be an integer column.
         """
         check_is_fitted(self, "points_")
         parts = [str(self.base_points_)] if self.base_points_ else []
@@ -282,6 +288,8 @@ def _case(bins: FeatureBins, pts: np.ndarray) -> str:
 
     lines = [f"WHEN {col} IS NULL THEN {val(bins.missing_bin)}"]
     for k, (_, values) in enumerate(bins.specials):
+        if bins.kind == "categorical":  # compared by key, like the category groups
+            values = dict.fromkeys(category_key(v) for v in values)
         lines.append(f"WHEN {col} IN ({', '.join(_lit(v) for v in values)}) "
                      f"THEN {val(bins.n_regular + k)}")
     if bins.kind == "numeric":

@@ -161,6 +161,41 @@ def test_sql_of_boolean_and_integer_codes_matches_python_in_sqlite():
     assert again.binner_.bins_["flag"].codes == "bool" and again.to_sql() == sql
 
 
+
+def test_special_values_score_the_same_whatever_the_dtype_in_python_and_sql():
+    # a special code is compared like the regular bins: categorical by key, numeric by number
+    rng = np.random.default_rng(5)
+    n = 4000
+    code = rng.integers(1, 5, n)
+    code[rng.random(n) < 0.1] = 9
+    x = rng.normal(size=n)
+    x[rng.random(n) < 0.1] = -999.0
+    lin = np.where(code == 9, -5.0, -2 + 0.4 * code) + np.where(x == -999, -3.0, x)
+    y = (rng.random(n) < 1 / (1 + np.exp(-lin))).astype(int)
+    X = pd.DataFrame({"code": code, "x": x})
+    sc = WoEScorecard(min_iv=0.0, binner=WoEBinner(
+        categorical_features=["code"], special_values={"code": [9], "x": [-999.0]})).fit(X, y)
+    pts = sc.points_.set_index(["feature", "bin"])["points"]
+    special_code, special_x = pts[("code", "special 9")], pts[("x", "special -999.0")]
+    code_1 = pts[("code", "{1}")]
+    # the special bins are the safest of their features (points that no regular bin gives)
+    assert special_code > pts.loc["code"].drop("special 9").max()
+    assert special_x > pts.loc["x"].drop("special -999.0").max()
+    for codes in ([9, 1], [9.0, 1.0], ["9", "1"], ["9.0", "1.0"],
+                  pd.array([9, 1], dtype="Int64")):
+        got = sc.feature_points(pd.DataFrame({"code": codes, "x": [0.0, 0.0]}))["code"]
+        assert got.tolist() == [special_code, code_1], codes
+    for xs in ([-999.0, 0.5], pd.Series(["-999", "0.5"], dtype=object),
+               pd.Series(["-999", "0.5"], dtype="str")):
+        got = sc.feature_points(pd.DataFrame({"code": [1, 1], "x": xs}))["x"]
+        assert got.iloc[0] == special_x and got.iloc[1] != special_x, xs
+    con = sqlite3.connect(":memory:")
+    Z = pd.DataFrame({"code": ["9", "1", "3"], "x": [-999.0, 0.5, -999.0]})  # TEXT codes
+    Z.to_sql("applications", con, index=False)
+    got = pd.read_sql(f"SELECT {sc.to_sql()} FROM applications", con)["score"].to_numpy()
+    assert np.array_equal(got, sc.score_points(Z))
+    assert np.array_equal(got, sc.score_points(Z.assign(code=[9, 1, 3])))
+
 def test_reasons_are_the_largest_point_shortfalls(card):
     sc, X, _ = card
     r = sc.reasons(X.head(50), k=2)
