@@ -55,7 +55,9 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
     method : {"platt", "beta", "isotonic"}, default "platt"
         ``platt``: a logistic regression on the raw PD's log-odds (two parameters, smooth,
         keeps the ranking; when the data do not support a positive slope — a handful of
-        events — only the level is moved, so the ranking is never reversed); ``beta``: beta
+        events — only the level is moved, so the ranking is never reversed; so too when
+        every default has a higher raw PD than every non-default (or a lower one), where the
+        best slope would be infinite and every PD 0 or 1); ``beta``: beta
         calibration (Kull, Silva Filho & Flach 2017), a logistic regression on ``ln p`` and
         ``−ln(1−p)`` with non-negative weights (three parameters; bends the tails separately,
         which Platt cannot — e.g. a model over-stating the riskiest grade; Platt is its special
@@ -104,12 +106,11 @@ class PDCalibrator(TransformerMixin, BaseEstimator):
                              f"{'defaults' if yy.min() else 'non-defaults'}")
         self.shift_ = 0.0
         if self.method == "platt":
-            lr = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000)
-            lr.fit(_logit(p).reshape(-1, 1), yy)
-            self.coef_ = float(lr.coef_[0, 0])
-            self.intercept_ = float(lr.intercept_[0])
-            if not self.coef_ > 0:  # too little data to trust a slope: never reverse ranks
-                self.coef_, self.intercept_ = 1.0, _shift_to_mean(_logit(p), yy.mean())
+            self.coef_, self.intercept_ = 1.0, _shift_to_mean(_logit(p), yy.mean())
+            if not _separated(p, yy):
+                (coef,), intercept = _max_likelihood(_logit(p).reshape(-1, 1), yy)
+                if coef > 0:  # else too little data to trust a slope: never reverse ranks
+                    self.coef_, self.intercept_ = float(coef), intercept
         elif self.method == "beta":
             self.a_, self.b_, self.intercept_ = _fit_beta(p, yy)
         else:
@@ -185,15 +186,12 @@ def _fit_beta(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     A negative weight is dropped and the other refitted (the authors' procedure); when
     neither is positive, only the level moves (``a = b = 1``), so ranks never reverse.
     """
+    if _separated(p, y):  # both features rise with p: their weights would be infinite
+        return 1.0, 1.0, _shift_to_mean(_logit(p), y.mean())
     F = _beta_features(p)
 
     def lr(cols):
-        with warnings.catch_warnings():  # tiny or separable samples: sklearn falls back to
-            warnings.simplefilter("ignore", LinAlgWarning)  # lbfgs; the guards below decide
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            m = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10,
-                                   max_iter=200).fit(F[:, cols], y)
-        return m.coef_[0], float(m.intercept_[0])
+        return _max_likelihood(F[:, cols], y)
 
     w, c = lr([0, 1])
     if (w >= 0).all() and w.sum() > 0:
@@ -205,6 +203,26 @@ def _fit_beta(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
         ab[best] = float(w1[0])
         return ab[0], ab[1], c1
     return 1.0, 1.0, _shift_to_mean(_logit(p), y.mean())
+
+
+def _separated(p: np.ndarray, y: np.ndarray) -> bool:
+    """Whether the raw PDs separate defaults from non-defaults (no overlap, ties included).
+
+    Then a logistic regression on any increasing function of ``p`` has no finite maximum
+    likelihood: its slope runs to ±infinity.
+    """
+    events, others = p[y == 1], p[y == 0]
+    return bool(events.min() >= others.max() or events.max() <= others.min())
+
+
+def _max_likelihood(F: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Unpenalised logistic regression to full precision: ``(weights, intercept)``."""
+    with warnings.catch_warnings():  # tiny or near-separable samples: sklearn falls back to
+        warnings.simplefilter("ignore", LinAlgWarning)  # lbfgs; the callers' guards decide
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10,
+                               max_iter=200).fit(F, y)
+    return m.coef_[0], float(m.intercept_[0])
 
 
 def _shift_to_mean(logit: np.ndarray, rate: float) -> float:
@@ -226,9 +244,11 @@ def _shift_to_mean(logit: np.ndarray, rate: float) -> float:
 
 def _raw(pd_raw) -> np.ndarray:
     p = np.asarray(pd_raw, dtype=float)
-    if p.ndim == 2 and p.shape[1] == 2:  # predict_proba output
-        p = p[:, 1]
-    p = p.ravel()
+    if p.ndim == 2 and p.shape[1] in (1, 2):  # one column, or predict_proba output
+        p = p[:, -1]
+    if p.ndim != 1:
+        raise ValueError(f"raw PDs must be one value per row (a 1-D array, one column, or "
+                         f"predict_proba's two columns); got shape {p.shape}")
     if np.isnan(p).any() or ((p < 0) | (p > 1)).any():
         raise ValueError("raw PDs must be probabilities in [0, 1] without missing values")
     return p

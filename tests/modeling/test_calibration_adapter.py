@@ -175,6 +175,46 @@ def test_platt_never_reverses_the_ranking():
     assert (np.diff(out) > 0).all() and out.mean() == pytest.approx(y.mean(), rel=1e-6)
 
 
+@pytest.mark.parametrize("method", ["platt", "beta"])
+@pytest.mark.parametrize("events", [[-1, -2], [-1, -2, -3, -4, -5], [0, 1]])
+def test_separated_defaults_move_only_the_level(method, events):
+    # every default above (or below) every non-default: the best slope is infinite and a
+    # free fit would make raw 5 % a PD of exactly 0; only the level may move
+    raw = np.linspace(0.01, 0.10, 500)
+    y = np.zeros(500, dtype=int)
+    y[events] = 1
+    cal = PDCalibrator(method).fit(raw, y)
+    out = cal.transform(raw)
+    assert (np.diff(out) > 0).all()  # the ranking kept, strictly
+    assert out.min() > 1e-4 and out.max() < 0.5
+    assert out.mean() == pytest.approx(y.mean(), rel=1e-6)
+    odds = out / (1 - out)
+    assert np.allclose(odds / (raw / (1 - raw)), odds[0] / (raw[0] / (1 - raw[0])))
+
+
+def test_platt_is_the_maximum_likelihood_fit_to_full_precision():
+    r = np.random.default_rng(3)
+    raw = np.exp(r.uniform(np.log(1e-5), np.log(0.05), 5000))
+    y = (r.random(5000) < 1 / (1 + np.exp(-(2 + 1.5 * _logit(raw))))).astype(int)
+    cal = PDCalibrator("platt").fit(raw, y)
+    X = np.column_stack([np.ones(len(raw)), _logit(raw)])  # Newton–Raphson, by hand
+    w = np.zeros(2)
+    for _ in range(100):
+        q = 1 / (1 + np.exp(-(X @ w)))
+        w += np.linalg.solve(X.T @ (X * (q * (1 - q))[:, None]), X.T @ (y - q))
+    assert (cal.intercept_, cal.coef_) == pytest.approx(tuple(w), rel=1e-7)
+    # with an intercept, the likelihood's maximum reproduces the observed rate exactly
+    assert cal.transform(raw).mean() == pytest.approx(y.mean(), rel=1e-8)
+
+
+def test_calibrator_takes_one_value_per_row():
+    cal = PDCalibrator().fit([0.1, 0.2, 0.3, 0.4], [0, 1, 0, 1])
+    col = np.array([[0.1], [0.3]])
+    assert np.array_equal(cal.transform(col), cal.transform([0.1, 0.3]))
+    with pytest.raises(ValueError, match=r"one value per row.*\(2, 3\)"):
+        cal.transform(np.array([[0.1, 0.3, 0.5], [0.2, 0.2, 0.2]]))
+
+
 def _bisect_shift(logit, rate):
     """Log-odds shift making the mean PD equal ``rate``: plain bisection, no scipy."""
     lo, hi = -30.0, 30.0
