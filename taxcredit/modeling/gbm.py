@@ -36,8 +36,9 @@ FORMAT = "taxcredit.GBMRiskModel/1"
 _TREND_SIGN = {"ascending": 1, "descending": -1}
 #: ``monotone="auto"`` constrains a feature only when its binning IV reaches this.
 AUTO_MIN_IV = 0.02
-#: LightGBM reads a dense value with ``|x| <= 1e-35`` as zero; a compiled model is told so.
-_LGB_ZERO = 1e-35
+#: LightGBM reads a dense value with ``|x| <= kZeroThreshold`` as zero; a compiled model is
+#: told so. The constant is the C++ float ``1e-35f`` compared as a double: 1.00000002e-35.
+_LGB_ZERO = float(np.float32(1e-35))
 _COMPILED_BLOCK = 65_536  # rows per call of the compiled predictor
 
 

@@ -387,16 +387,20 @@ def calibration_table(y, pd_, groups, *, level: float = 0.95) -> pd.DataFrame:
         Predicted probabilities.
     groups : array-like
         Group of each row (grades); the table follows their sorted order (categorical order
-        for a categorical).
+        for a categorical). Rows without a group are a group of their own (last, labelled
+        missing), never left out.
     level : float
-        Two-sided confidence level.
+        Two-sided confidence level, in (0, 1).
     """
+    _check_level(level)
     y, p = _xy(y, pd_)
+    if ((p < 0) | (p > 1)).any():
+        raise ValueError("calibration_table needs predicted probabilities in [0, 1]")
     g = pd.Series(groups).reset_index(drop=True)
     if len(g) != len(y):
         raise ValueError("groups must have the same length as y")
     t = (pd.DataFrame({"group": g, "y": y, "pd": p})
-         .groupby("group", observed=True, sort=True)
+         .groupby("group", observed=True, sort=True, dropna=False)
          .agg(n=("y", "size"), n_event=("y", "sum"), mean_pd=("pd", "mean")).reset_index())
     t["observed_rate"] = t["n_event"] / t["n"]
     alpha = (1 - level) / 2

@@ -46,12 +46,14 @@ def top_k(lost: np.ndarray, names: list[str], k: int, index, what: str) -> pd.Da
     for i in range(k):
         if i < k_eff:
             pos = vals[:, i] > 0
-            out[f"reason_{i + 1}"] = np.where(pos, labels[order[:, i]], None)
+            # object dtype: pandas would make text a str column and None its NaN
+            out[f"reason_{i + 1}"] = pd.Series(np.where(pos, labels[order[:, i]], None),
+                                               dtype=object)
             out[f"{what}_{i + 1}"] = np.where(pos, vals[:, i], 0.0)
         else:
-            out[f"reason_{i + 1}"] = np.full(n, None, dtype=object)
+            out[f"reason_{i + 1}"] = pd.Series([None] * n, dtype=object)
             out[f"{what}_{i + 1}"] = np.zeros(n)
-    return pd.DataFrame(out, index=index)
+    return pd.DataFrame(out, index=pd.RangeIndex(n)).set_axis(index)
 
 
 

@@ -111,12 +111,15 @@ class MasterScale:
 
         ``n_grades - 1`` bounds, the first at ``lowest`` and the last at ``highest``, so each
         grade's PD range is a constant multiple of the previous one (the usual bank design).
+        At least 3 grades (two bounds); for two, give the bound to :class:`MasterScale`.
         """
-        if n_grades < 2:
-            raise ValueError("a master scale needs at least 2 grades")
+        if n_grades < 3:
+            raise ValueError(f"a geometric master scale needs at least 3 grades (bounds at "
+                             f"lowest and highest), got {n_grades}; for two grades give "
+                             "MasterScale(grades=..., bounds=(b,)) directly")
         if not 0 < lowest < highest < 1:
             raise ValueError("need 0 < lowest < highest < 1")
-        bounds = np.geomspace(lowest, highest, n_grades - 1) if n_grades > 2 else [lowest]
+        bounds = np.geomspace(lowest, highest, n_grades - 1)
         width = len(str(n_grades))
         return cls(grades=tuple(f"{prefix}{k + 1:0{max(2, width)}d}" for k in range(n_grades)),
                    bounds=tuple(float(b) for b in bounds))
@@ -136,7 +139,13 @@ class MasterScale:
                                          dtype=pd.CategoricalDtype(self.grades, ordered=True))
 
     def table(self) -> pd.DataFrame:
-        """Each grade's PD range and its geometric midpoint (the grade's representative PD)."""
+        """Each grade's PD range and its representative PD, ``pd_mid``.
+
+        ``pd_mid`` is the geometric midpoint of the grade's bounds. The open-ended grades
+        have none (no geometric midpoint reaches down to 0), so the first grade,
+        ``[0, b)``, takes that of ``[b/2, b)`` and the last, ``[b, 1)``, that of
+        ``[b, min(2b, 1))``.
+        """
         lo = np.r_[0.0, self.bounds]
         hi = np.r_[self.bounds, 1.0]
         mid = np.sqrt(np.where(lo > 0, lo, hi / 2) * np.where(hi < 1, hi, np.minimum(

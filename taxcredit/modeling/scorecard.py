@@ -33,7 +33,11 @@ class WoEScorecard(JSONMixin, ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     binner : WoEBinner, optional
-        The binning (default ``WoEBinner()``); tune it through ``binner__max_n_bins`` etc.
+        The binning (None: ``WoEBinner()`` with its defaults). To tune it — in
+        ``set_params`` or a grid search — pass one, then its parameters are
+        ``binner__max_n_bins`` etc.: ``GridSearchCV(WoEScorecard(binner=WoEBinner()),
+        {"binner__max_n_bins": [5, 8]})`` (scikit-learn's convention for a sub-estimator
+        left at None, as in its ensembles).
     min_iv : float, default 0.005
         Features with a lower information value are not used. The default keeps weak but real
         evidence (weak features get small coefficients under the L2 penalty; on German credit

@@ -136,6 +136,22 @@ def test_adapter_needs_probabilities():
         SklearnRiskModel(LinearSVC()).fit(X, y)
 
 
+def test_top_k_reasons_are_none_when_fewer_features_pushed_risk_up():
+    from taxcredit.modeling.reasons import top_k
+
+    lost = np.array([[3.0, 1.0, 0.0], [0.0, -2.0, 0.5], [0.0, 0.0, 0.0]])
+    index = pd.Index(["a", "a", "b"])  # repeated labels are kept, not aligned on
+    r = top_k(lost, ["x", "y", "z"], 4, index, "lost")
+    assert r.index.equals(index)
+    for i in range(1, 5):
+        assert r[f"reason_{i}"].dtype == object
+    assert r.iloc[0][["reason_1", "reason_2", "reason_3", "reason_4"]].tolist() == [
+        "x", "y", None, None]
+    assert r.iloc[1][["reason_1", "reason_2"]].tolist() == ["z", None]
+    assert r["reason_1"].iloc[2] is None
+    assert r.iloc[0][["lost_1", "lost_2", "lost_3"]].tolist() == [3.0, 1.0, 0.0]
+
+
 def test_reason_labels_in_both_languages():
     r = pd.DataFrame({"reason_1": ["tax_12m", "mine"], "points_lost_1": [3.0, 1.0]})
     labels = {"tax_12m": ("近12个月纳税额", "tax paid, last 12 months")}

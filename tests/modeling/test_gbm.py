@@ -112,6 +112,10 @@ def test_compiled_trees_score_like_lightgbm(tmp_path):
     T.iloc[3::13, 4] = 0.0
     T.iloc[4::13, 4] = 1e-36
     T.iloc[5::13, 4] = -1e-40
+    # LightGBM's zero threshold is the float 1e-35f: |x| up to 1.00000002e-35 reads as zero
+    edge = float(np.float32(1e-35))
+    T.iloc[7::17, 0], T.iloc[8::17, 0] = -edge, edge
+    T.iloc[9::17, 4], T.iloc[10::17, 4] = -edge, np.nextafter(edge, 1.0)
     thresholds = [t["threshold"] for t in _splits(m.booster_.dump_model()["tree_info"])]
     T.iloc[6:6 + len(thresholds), 1] = thresholds
     want = m.decision_function(T)

@@ -162,6 +162,18 @@ def test_calibration_table_jeffreys_interval_matches_scipy():
         assert r["within"] == (lo <= r["mean_pd"] <= hi)
 
 
+
+def test_calibration_table_keeps_rows_without_a_group_and_checks_its_input():
+    y = np.array([0, 1, 0, 1, 1, 0])
+    p = np.array([0.1, 0.5, 0.2, 0.6, 0.7, 0.3])
+    t = metrics.calibration_table(y, p, ["A", None, "B", "B", np.nan, "A"])
+    assert t["n"].sum() == 6 and pd.isna(t["group"].iloc[-1])
+    assert t.iloc[-1][["n", "n_event"]].tolist() == [2, 2]
+    with pytest.raises(ValueError, match="level"):
+        metrics.calibration_table(y, p, ["A"] * 6, level=95)
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]"):
+        metrics.calibration_table(y, p * 4, ["A"] * 6)
+
 # --- DeLong: AUC intervals and paired comparison ---------------------------------------------
 
 def _textbook_delong(y, scores):

@@ -64,6 +64,11 @@ def test_master_scale():
         ms.grade([np.nan])
     with pytest.raises(ValueError, match="increase"):
         MasterScale(grades=("A", "B", "C"), bounds=(0.05, 0.01))
+    # representative PDs, by hand: sqrt(lo·hi); the open ends use [b/2, b) and [b, 2b)
+    assert t["pd_mid"].tolist() == pytest.approx(
+        [math.sqrt(0.005 * 0.01), math.sqrt(0.01 * 0.05), math.sqrt(0.05 * 0.1)])
+    with pytest.raises(ValueError, match="at least 3 grades"):
+        MasterScale.geometric(2, lowest=0.01, highest=0.1)  # highest would be ignored
 
 
 def test_selection_records_every_reason(card):
@@ -196,6 +201,7 @@ def test_special_values_score_the_same_whatever_the_dtype_in_python_and_sql():
     assert np.array_equal(got, sc.score_points(Z))
     assert np.array_equal(got, sc.score_points(Z.assign(code=[9, 1, 3])))
 
+
 def test_reasons_are_the_largest_point_shortfalls(card):
     sc, X, _ = card
     r = sc.reasons(X.head(50), k=2)
@@ -209,7 +215,7 @@ def test_reasons_are_the_largest_point_shortfalls(card):
             assert r["points_lost_1"].iloc[i] == lost.iloc[0]
             assert r["reason_1"].iloc[i] in set(lost.index[lost == lost.iloc[0]])
         else:
-            assert r["reason_1"].iloc[i] is None or pd.isna(r["reason_1"].iloc[i])
+            assert r["reason_1"].iloc[i] is None  # None, as documented: not NaN
 
 
 def test_round_trip_through_json(card, tmp_path):

@@ -39,6 +39,19 @@ def test_clone_pipeline_and_grid_search():
     assert search.best_score_ > 0.7
 
 
+def test_scorecard_binning_tuned_in_a_grid_search_as_documented():
+    from taxcredit.modeling import WoEScorecard
+
+    X, y = _data()
+    search = GridSearchCV(WoEScorecard(binner=WoEBinner()),
+                          {"binner__max_n_bins": [2, 6]}, cv=3, scoring="roc_auc").fit(X, y)
+    assert search.best_params_ == {"binner__max_n_bins": 6}  # the truth is smooth in "a"
+    assert search.best_estimator_.binner_.max_n_bins == 6
+    assert max(b.n_regular for b in search.best_estimator_.binner_.bins_.values()) > 2
+    card = WoEScorecard(binner=WoEBinner()).set_params(binner__max_n_bins=3)
+    assert card.get_params()["binner__max_n_bins"] == 3
+
+
 def test_pandas_output_keeps_index_and_names():
     X, y = _data(500)
     X.index = [f"e{i}" for i in range(500)]
