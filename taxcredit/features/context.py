@@ -207,8 +207,8 @@ class Context:
             code = pd.DataFrame(parts).groupby(list(parts), sort=False).ngroup().to_numpy()
             amended = bool(len(code)) and bool((np.bincount(code) > 1).any())
             self.cache[key] = code if amended else None
-        if self.cache[key] is None:
-            return rows, pairs  # no report has two versions: nothing to choose
+        if self.cache[key] is None or not len(rows):
+            return rows, pairs  # no report has two versions (or no row): nothing to choose
         report = self.cache[key][rows]
         later = [np.nan_to_num(self.column(table, c, rows))  # same-day versions: their
                  for c in get_schema(table).version_order[1:]   # number (missing: 0)

@@ -313,6 +313,23 @@ def test_amended_returns_count_from_their_filing_date_and_lateness_from_the_orig
                                    rtol=1e-12, err_msg=as_of)
 
 
+def test_amended_tables_with_no_return_known_at_the_as_of_still_give_rows():
+    # an as-of before every filing: no version to choose from, yet a row for each enterprise
+    tables = handmade_tables()
+    v = tables["vat_returns"]
+    first = v[v["uscc"] == A].sort_values("period_end").head(1)
+    tables["vat_returns"] = pd.concat(
+        [v, first.assign(taxable_sales=1.0, filing_date=first["filing_date"] + pd.Timedelta(
+            days=40))], ignore_index=True)
+    ds = tc.TaxDataset(tables).validate()
+    early = v["filing_date"].min() - pd.Timedelta(days=1)
+    X = tc.build_features(ds, as_of=early, features=["sales_12m", "late_filings_24m"])
+    assert len(X) == ds["enterprises"]["uscc"].nunique()
+    pairs = pd.DataFrame({"uscc": [A], "as_of": [early]})
+    one = tc.build_features(ds, as_of=pairs, features=["sales_12m"])
+    assert list(one.index.get_level_values("uscc")) == [A]
+
+
 def test_restated_statements_count_from_their_filing_date():
     tables = handmade_tables()
     f = tables["financials"]
