@@ -28,6 +28,7 @@ from .dataset import TaxDataset
 from .ids import normalize_uscc
 from .io import list_table_files
 from .manifest import MANIFEST, manifest_matches
+from .schema import SCHEMAS, get_schema
 
 __all__ = ["iter_folder"]
 
@@ -280,6 +281,37 @@ def _read_ahead(items: Iterator[TaxDataset], depth: int) -> Iterator[TaxDataset]
                 worker.join(timeout=0.1)
 
 
+def _unreadable(path: Path, exc: Exception) -> TaxDataError:
+    return TaxDataError(f"cannot read {path}: {type(exc).__name__}: {exc} (not a Parquet "
+                        "file, or damaged: write it again)")
+
+
+def _file_schema(path: Path) -> pa.Schema:
+    """Return the stored schema of a Parquet file (a damaged one is a data error)."""
+    try:
+        return pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise _unreadable(path, exc) from exc
+
+
+def _check_required_columns(files: Mapping[str, Path], wanted: Mapping) -> None:
+    """Refuse a requested required column that a file does not have, as validation does."""
+    rows = []
+    for name, cols in wanted.items():
+        if name not in files or name not in SCHEMAS:
+            continue
+        present = set(_file_schema(files[name]).names)
+        required = {c.name for c in get_schema(name).columns if c.required}
+        for col in sorted((set(cols) | {"uscc"}) & required - present):
+            rows.append({"table": name, "column": col, "rule": "missing_column", "n_rows": 0,
+                         "examples": "", "message": f"required column {col!r} is absent from "
+                                                    f"{files[name].name}"})
+    if rows:
+        report = pd.DataFrame(rows)
+        raise TaxDataError("\n".join(f"{r['table']}.{r['column']} [missing_column]: "
+                                      f"{r['message']}" for r in rows), report)
+
+
 def _chunks(folder: Path, chunk_size: int, columns, validate: bool, strict_uscc: bool,
             trust_manifest: bool, start: int, stop: int | None) -> Iterator[TaxDataset]:
     files = list_table_files(folder)
@@ -291,10 +323,15 @@ def _chunks(folder: Path, chunk_size: int, columns, validate: bool, strict_uscc:
                            "(convert them, or load with TaxDataset.from_folder)")
     wanted = None if columns is None else dict(columns)
     ent_cols = None
-    if wanted is not None:  # an optional column may be absent from the file
-        present = set(pq.read_schema(files["enterprises"]).names)
+    if wanted is not None:
+        _check_required_columns(files, wanted)
+        # an optional column may be absent from the file
+        present = set(_file_schema(files["enterprises"]).names)
         ent_cols = sorted({"uscc", *wanted.get("enterprises", [])} & present | {"uscc"})
-    enterprises = pd.read_parquet(files["enterprises"], columns=ent_cols)
+    try:
+        enterprises = pd.read_parquet(files["enterprises"], columns=ent_cols)
+    except (pa.ArrowException, OSError) as exc:
+        raise _unreadable(files["enterprises"], exc) from exc
     keys = pd.Index(enterprises["uscc"].astype("str").astype(object))
     if not keys.is_unique:
         raise TaxDataError("enterprises.parquet: duplicate uscc values; validate the folder")
@@ -302,7 +339,7 @@ def _chunks(folder: Path, chunk_size: int, columns, validate: bool, strict_uscc:
     for name, f in files.items():
         if name == "enterprises" or (wanted is not None and name not in wanted):
             continue
-        if "uscc" not in pq.ParquetFile(f).schema_arrow.names:
+        if "uscc" not in _file_schema(f).names:
             continue
         cols = None if wanted is None else sorted({"uscc", *wanted[name]})
         streams[name] = _TableStream(name, f, keys, chunk_size, cols, first_chunk=start)

@@ -62,6 +62,24 @@ def test_out_of_order_tables_are_refused(folder, tmp_path):
         list(iter_folder(tmp_path, 500))
 
 
+def test_a_missing_required_column_or_a_damaged_file_is_a_data_error(folder, tmp_path):
+    import shutil
+
+    shutil.copytree(folder, tmp_path / "f")
+    vat = tmp_path / "f" / "vat_returns.parquet"
+    pd.read_parquet(vat).drop(columns="taxable_sales").to_parquet(vat, index=False)
+    with pytest.raises(tc.TaxDataError, match=r"vat_returns\.taxable_sales \[missing_column\]"
+                       ) as err:
+        tc.features.build_features_folder(tmp_path / "f", "2025-06-30", chunk_size=1_000)
+    assert err.value.report[["table", "column", "rule"]].values.tolist() == [
+        ["vat_returns", "taxable_sales", "missing_column"]]
+    vat.write_bytes(b"not parquet at all")
+    for run in (lambda: tc.features.build_features_folder(tmp_path / "f", "2025-06-30"),
+                lambda: list(iter_folder(tmp_path / "f", 1_000))):
+        with pytest.raises(tc.TaxDataError, match=r"cannot read .*vat_returns\.parquet"):
+            run()
+
+
 def test_child_codes_in_lower_case_are_normalised_when_streaming(folder, tmp_path):
     ds = tc.TaxDataset.from_folder(folder)
     tables = dict(ds.tables)
