@@ -252,6 +252,11 @@ class Strategy:
         decision = decision_bands(p, spec.approve_max_pd, spec.refer_max_pd)
         decision[hits["referred"].to_numpy() & (decision == "approve")] = "refer"
         decision[hits["knocked_out"].to_numpy()] = "decline"
+        # an approval needs an amount: a limit policy that gives none (grade unknown, tax
+        # too small for the minimum loan) sends the case to a credit officer
+        limit = spec.limits.limits(X, approved=decision == "approve")
+        no_amount = (decision == "approve") & (limit <= 0)
+        decision[no_amount] = "refer"
         # reason codes for the rows that need them (TreeSHAP is costly): declines and referrals
         need = (decision != "approve") if reasons == "not_approved" else \
             np.ones(len(X), dtype=bool) if reasons == "all" else np.zeros(len(X), dtype=bool)
@@ -263,11 +268,6 @@ class Strategy:
             got = label_reasons(raw, labels(), lang=lang, values=Xf.loc[need])
             for i in range(1, N_REASONS + 1):
                 why.loc[need, f"reason_{i}"] = got[f"reason_{i}"].to_numpy()
-        # an approval needs an amount: a limit policy that gives none (grade unknown, tax
-        # too small for the minimum loan) sends the case to a credit officer
-        limit = spec.limits.limits(X, approved=decision == "approve")
-        no_amount = (decision == "approve") & (limit <= 0)
-        decision[no_amount] = "refer"
         rule_hits = hits["rule_hits"].to_numpy().astype(object)
         rule_hits[no_amount] = [f"{h};{NO_LIMIT}" if h else NO_LIMIT
                                 for h in rule_hits[no_amount]]

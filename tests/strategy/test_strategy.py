@@ -323,6 +323,24 @@ def test_every_approval_has_a_limit_and_language_is_checked(ds, fitted):
             fitted.decide(ds, as_of="2025-06-30", lang=lang, reasons="none")
 
 
+def test_referrals_for_want_of_an_amount_get_reasons_like_every_referral(ds, fitted):
+    import dataclasses
+
+    # a minimum loan most approvals cannot reach: they are referred (LIMIT_NONE)
+    spec = dataclasses.replace(fitted.spec, limits=dataclasses.replace(fitted.spec.limits,
+                                                                       minimum=400_000.0))
+    s = tc.strategy.Strategy(spec)
+    s.model_, s.calibrator_, s.card_ = fitted.model_, fitted.calibrator_, fitted.card_
+    s.attachments_ = {}
+    d = s.decide(ds, as_of="2025-06-30")
+    every = s.decide(ds, as_of="2025-06-30", reasons="all")
+    no_amount = d["rule_hits"].str.contains("LIMIT_NONE")
+    assert no_amount.sum() > 10 and (d.loc[no_amount, "decision"] == "refer").all()
+    cols = [c for c in d.columns if c.startswith("reason_")]
+    assert d.loc[no_amount, "reason_1"].notna().any()
+    pd.testing.assert_frame_equal(d.loc[no_amount, cols], every.loc[no_amount, cols])
+
+
 def test_fit_until_reads_dates_like_decide(ds):
     naive = tc.strategies.get("sme_scorecard").fit(ds, until="2025-01-01")
     aware = tc.strategies.get("sme_scorecard").fit(ds, until="2025-01-01T00:00+08:00")
