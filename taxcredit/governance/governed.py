@@ -132,7 +132,9 @@ class Governance:
         return res
 
     def _audit(self, **fields) -> None:
-        record = {"actor": self.actor, "masked": self.mask, **fields}
+        consent_at = self.__dict__.pop("_consent_at", None)  # the moment the check used
+        record = {"actor": self.actor, "masked": self.mask,
+                  **({"consent_at": consent_at} if consent_at is not None else {}), **fields}
         self.last_record = self.audit.append(**record) if self.audit is not None else record
 
     def _ids(self, usccs: pd.Series) -> dict:
@@ -143,11 +145,24 @@ class Governance:
         return ids
 
     def _moments(self, dates: pd.Series, at, now: pd.Timestamp) -> pd.Series:
-        """Return the moment of use checked for each row: now, its own date, or one date."""
+        """Return the moment of use checked for each row: now, its own date, or one date.
+
+        Never a moment after ``now``: consent granted later has not been given yet. A date
+        given for all rows must not lie ahead; a row's own date that does (replaying
+        history, ``"as_of"``, with a date still to come) is checked now. The next audit
+        record says which moment was used (``consent_at``).
+        """
         if isinstance(at, str) and at.replace("-", "_") == "as_of":
-            return pd.Series(pd.to_datetime(dates).to_numpy())
-        moment = np.datetime64(now if at is None else as_beijing(at), "ns")
-        return pd.Series(np.full(len(dates), moment, dtype="datetime64[ns]"))
+            self._consent_at = "as_of"
+            own = pd.to_datetime(dates).to_numpy().astype("datetime64[ns]")
+            return pd.Series(np.minimum(own, np.datetime64(now, "ns")))
+        moment = now if at is None else as_beijing(at)
+        if moment > now:
+            raise ValueError(f"consent cannot be checked at {moment}, after now ({now}): "
+                             "an authorisation not yet given does not count")
+        self._consent_at = "now" if at is None else str(moment)
+        return pd.Series(np.full(len(dates), np.datetime64(moment, "ns"),
+                                 dtype="datetime64[ns]"))
 
     def admit_pairs(self, pairs: pd.DataFrame, purpose: str, *, tables=None, at=None,
                     now=None) -> tuple[np.ndarray, np.ndarray]:

@@ -128,6 +128,32 @@ def test_consent_is_checked_when_the_data_are_used(world):
     assert lower["consent"].tolist() == ["ok"] and lower["pd"].notna().all()
 
 
+def test_consent_is_never_checked_at_a_moment_still_to_come(world, tmp_path):
+    ds, strategy, usccs, _ = world
+    t = pd.Timestamp
+    reg = ConsentRegistry(pd.DataFrame({  # the second authorises only from 2025-09-01
+        "uscc": usccs[:2], "purposes": ["credit_assessment"] * 2,
+        "granted_at": [t("2025-01-01"), t("2025-09-01")], "expires_at": [t("2027-01-01")] * 2,
+        "revoked_at": [pd.NaT] * 2}))
+    log = AuditLog(tmp_path / "audit.jsonl")
+    gov = Governance(reg, actor="a", audit=log, mask=False)
+    pairs = pd.DataFrame({"uscc": usccs[:2], "as_of": AS_OF})
+    assert gov.decide(strategy, ds, pairs, now=NOW)["consent"].tolist() == ["ok", "not_yet"]
+    assert log.records()[-1]["consent_at"] == "now"
+    with pytest.raises(ValueError, match="after now"):
+        gov.decide(strategy, ds, pairs, at="2025-12-01", now=NOW)
+    # replaying history with an as-of still to come: checked now, not at that date
+    ahead = pairs.assign(as_of=t("2025-10-31"))
+    got = gov.decide(strategy, ds, ahead, at="as_of", now=NOW)
+    assert got["consent"].tolist() == ["ok", "not_yet"]
+    assert log.records()[-1]["consent_at"] == "as_of"
+    assert gov.decide(strategy, ds, ahead, at="as_of", now="2025-11-01")[
+        "consent"].tolist() == ["ok", "ok"]
+    gov.decide(strategy, ds, pairs, at="2025-06-01", now=NOW)
+    assert log.records()[-1]["consent_at"] == "2025-06-01 00:00:00"
+    assert verify_log(log.path).ok
+
+
 def test_monitoring_respects_scope_and_survives_lapsed_consents(world):
     ds, _, usccs, _ = world
     t = pd.Timestamp
@@ -218,7 +244,7 @@ def test_training_validation_and_portfolio_use_authorised_data_only(tmp_path):
     ent = ds["enterprises"][["uscc"]].assign(as_of=pd.Timestamp("2025-06-30"))
     assert rec["processed"] == int(authorised(ds["consents"], ent, "post_loan_monitoring").sum())
     with pytest.raises(ConsentError, match="none of the"):
-        gov.portfolio(s, ds, dates, at="2040-01-01")
+        gov.portfolio(s, ds, dates, at="2040-01-01", now="2040-06-01")
     assert verify_log(tmp_path / "audit.jsonl").ok
 
 
