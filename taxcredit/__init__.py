@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import datasets, features, governance, modeling, profile, strategies, strategy
 from .data import TaxDataset
-from .errors import ArtifactError, TaxCreditError, TaxDataError
+from .errors import ArtifactError, TaxCreditError, TaxDataError, UnknownNameError
 from .features import build_features, build_features_folder
 from .governance import Governance, GovernanceConfig
 from .profile import Profiler, build_profiles
@@ -29,6 +29,7 @@ __all__ = [
     "TaxCreditError",
     "TaxDataError",
     "TaxDataset",
+    "UnknownNameError",
     "__version__",
     "build_features",
     "build_features_folder",

@@ -24,6 +24,7 @@ from .governance import (
     merge_refusals,
     tables_read,
 )
+from .governance.config import _read_key, home
 from .governance.consent import normalise_uscc
 from .governance.masking import conceal
 from .modeling import metrics
@@ -57,6 +58,7 @@ def run_demo(out, *, n_enterprises: int = 60_000, seed: int = 7, strategy: str =
     pseudonym ``uscc_key``), ``audit.jsonl`` and ``summary.json``.
     """
     out = Path(out)
+    chosen = get(strategy)  # an unknown name fails now, not after generating the data
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     log(f"1/4 generating {n_enterprises:,} enterprises × 48 months (seed {seed}) …")
@@ -70,10 +72,12 @@ def run_demo(out, *, n_enterprises: int = 60_000, seed: int = 7, strategy: str =
     gov = Governance(ConsentRegistry(ds["consents"]), actor="taxcredit-demo", audit=audit,
                      breaker=CircuitBreaker({"no_consent_per_hour": 10**6,
                                              "enterprises_per_hour": 10**7,
-                                             "off_hours_bulk": 10**7}, audit=audit))
+                                             "off_hours_bulk": 10**7}, audit=audit),
+                     # the user's key (as every command): uscc_key joins across runs
+                     key=_read_key(home() / "audit.key", create=True))
     log(f"2/4 training strategy {strategy!r} on the applications before {cut.date()} "
         "authorised for model development …")
-    s = gov.fit(get(strategy), ds, until=cut, at="as_of")  # history: consent as of then
+    s = gov.fit(chosen, ds, until=cut, at="as_of")  # history: consent as of then
     profiler = profiler_for(s)
     s.save(out / "strategy")
     n_dev_refused = sum(gov.last_record["not_processed"].values())

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["AccessRefused", "ArtifactError", "AuditError", "ConsentError", "PurposeError",
-           "TaxCreditError", "TaxDataError"]
+           "TaxCreditError", "TaxDataError", "UnknownNameError"]
 
 
 class TaxCreditError(Exception):
@@ -64,3 +64,14 @@ class AccessRefused(TaxCreditError):
 
 class AuditError(TaxCreditError):
     """The audit log cannot be written, or does not verify."""
+
+
+class UnknownNameError(TaxCreditError, KeyError):
+    """A strategy, feature or other named thing that does not exist (a ``KeyError`` too).
+
+    The message lists what does exist; it prints as written (a plain ``KeyError`` would
+    show it in quotes).
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

@@ -274,12 +274,14 @@ def _strategy(name_or_dir: str):
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from ..data import TaxDataset
+    from ..monitoring import WarningConfig
     from ..profile import Profiler, profiler_for
 
     t0 = time.perf_counter()
     strategy = _strategy(args.strategy)
     Profiler.from_params(strategy.spec.profile,  # bad settings fail before the long fit
                          where=f"strategy {strategy.spec.name!r} [profile]")
+    WarningConfig.from_params(strategy.spec.monitoring)  # sealed into the artifact: check now
     gov = _governance(args)
     ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
     gov.fit(strategy, ds, target=args.target, until=args.until,
@@ -411,7 +413,7 @@ def _print_profile(key, row) -> None:
             print(f"    {'+' if name == 'strengths' else '−'} {row[name]}")
 
 
-def _read_table(path: Path, what: str):
+def _read_table(path: Path, what: str, columns: tuple[str, ...] = ()):
     import pandas as pd
 
     from ..errors import TaxDataError
@@ -419,10 +421,16 @@ def _read_table(path: Path, what: str):
     if not path.is_file():
         raise TaxDataError(f"{what}: no such file {path}")
     if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    if path.suffix == ".csv":
-        return pd.read_csv(path, dtype={"uscc": "str"})
-    raise ValueError(f"{what}: read .parquet or .csv files, got {path.name!r}")
+        df = pd.read_parquet(path)
+    elif path.suffix == ".csv":
+        df = pd.read_csv(path, dtype={"uscc": "str"})
+    else:
+        raise ValueError(f"{what}: read .parquet or .csv files, got {path.name!r}")
+    absent = [c for c in columns if c not in df.columns]
+    if absent:
+        raise TaxDataError(f"{what} {path}: needs column(s) {absent}; it has "
+                           f"{[str(c) for c in df.columns][:20]}")
+    return df
 
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
@@ -511,7 +519,8 @@ def _cmd_portfolio(args: argparse.Namespace) -> int:
     strategy = _strategy(args.strategy)
     gov = _governance(args)
     ds = TaxDataset.from_folder(args.data, strict_uscc=not args.lenient_uscc)
-    book = _read_table(Path(args.book), "--book")["uscc"].astype(str) if args.book else None
+    book = (_read_table(Path(args.book), "--book", ("uscc",))["uscc"].astype(str)
+            if args.book else None)
     mon = gov.portfolio(strategy, ds, dates, book=book, at=_consent_at(args.consent_at))
     out.parent.mkdir(parents=True, exist_ok=True)
     (mon.to_html if out.suffix == ".html" else mon.to_excel)(out)

@@ -17,6 +17,8 @@ from typing import Literal
 
 import pandas as pd
 
+from ..errors import UnknownNameError
+
 __all__ = ["DIMENSIONS", "FEATURES", "Feature", "catalog", "feature", "feature_ids", "labels",
            "monotone_constraints"]
 
@@ -295,7 +297,7 @@ def feature(feature_id: str) -> Feature:
     try:
         return _BY_ID[feature_id]
     except KeyError:
-        raise KeyError(f"no feature {feature_id!r} in the catalog") from None
+        raise UnknownNameError(f"no feature {feature_id!r} in the catalog") from None
 
 
 def catalog() -> pd.DataFrame:

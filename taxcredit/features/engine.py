@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from ..data import TaxDataset
 from ..data.coerce import _parse_text_dates
 from ..data.schema import SCHEMAS
-from ..errors import TaxDataError
+from ..errors import TaxDataError, UnknownNameError
 from . import balance, entity, history, network, operations, tax
 from .catalog import FEATURES, feature_ids
 from .context import Context
@@ -179,7 +179,8 @@ def build_features(
     wanted = feature_ids() if features is None else list(features)
     unknown = [f for f in wanted if f not in set(feature_ids())]
     if unknown:
-        raise KeyError(f"unknown feature id(s) {unknown}; see taxcredit.features.catalog()")
+        raise UnknownNameError(f"unknown feature id(s) {unknown}; see "
+                               "taxcredit.features.catalog()")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     if "enterprises" not in ds:

@@ -24,6 +24,7 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from ..data import TaxDataset
+from ..errors import UnknownNameError
 from .engine import _assemble, _pairs, _positions, build_features, feature_ids, feature_inputs
 
 __all__ = ["build_features_folder"]
@@ -156,7 +157,8 @@ def build_features_folder(
     wanted = feature_ids() if features is None else list(features)
     unknown = sorted(set(wanted) - set(feature_ids()))
     if unknown:
-        raise KeyError(f"unknown feature id(s) {unknown}; see taxcredit.features.catalog()")
+        raise UnknownNameError(f"unknown feature id(s) {unknown}; see "
+                               "taxcredit.features.catalog()")
     pairs = as_of if isinstance(as_of, pd.DataFrame) else None
     if only is not None:
         if pairs is not None:

@@ -14,6 +14,7 @@ from importlib import resources
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from ..errors import UnknownNameError
 from .artifact import load_strategy
 from .spec import StrategySpec
 from .strategy import Strategy
@@ -54,4 +55,4 @@ def get(name: str) -> Strategy:
     builtin = _builtin()
     if name in builtin:
         return Strategy(StrategySpec.from_toml(builtin[name]))
-    raise KeyError(f"no strategy {name!r}; available: {available()}")
+    raise UnknownNameError(f"no strategy {name!r}; available: {available()}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..modeling import MasterScale, ScoreScale
@@ -105,6 +105,7 @@ class StrategySpec:
         codes = [r.code for r in self.rules]
         if len(set(codes)) != len(codes):
             raise RuleError(f"strategy {self.name!r}: rule codes must be unique: {codes}")
+        _check_model_params(self.name, self.model_type, self.model_params)
 
     def feature_list(self) -> list[str]:
         """Return the model's input features."""
@@ -192,6 +193,14 @@ class StrategySpec:
                   if g else MasterScale.geometric(8))
         dec = d.get("decision", {})
         lim = dict(d.get("limits", {}))
+        _unknown("[limits]", lim, {f.name for f in fields(LimitPolicy)})
+        if "scale" in d:
+            _unknown("[scale]", d["scale"], {f.name for f in fields(ScoreScale)})
+        for k, r in enumerate(d.get("rules", [])):
+            if not isinstance(r, dict):
+                raise ValueError(f"strategy.toml: [[rules]] entry {k + 1} must be a table")
+            _unknown(f"[[rules]] entry {k + 1} ({r.get('code', 'no code')})", r,
+                     {f.name for f in fields(Rule)})
         if "limits" in d:  # a bank's limit table says whether sales cap the limit
             if "sales_share" not in lim:
                 raise ValueError("strategy.toml: [limits] needs sales_share — a share of "
@@ -230,6 +239,31 @@ class StrategySpec:
     def to_toml(self) -> str:
         """Return the spec as TOML text (what :meth:`from_toml` reads back)."""
         return to_toml(self.to_dict())
+
+
+def _unknown(where: str, given, allowed) -> None:
+    wrong = sorted(set(given) - set(allowed))
+    if wrong:
+        raise ValueError(f"strategy.toml: unknown key(s) {wrong} in {where}; expected some of "
+                         f"{sorted(allowed)}")
+
+
+def _check_model_params(name: str, model_type: str, params: dict) -> None:
+    """``[model.params]`` must name parameters the model has (a misspelt one is an error)."""
+    from ..modeling import GBMRiskModel, WoEBinner, WoEScorecard
+
+    if model_type == "scorecard":
+        _unknown(f"strategy {name!r} [model.params]", params,
+                 set(WoEScorecard().get_params(deep=False)) - {"scale"})  # scale: [scale]
+        binner = params.get("binner", {})
+        if not isinstance(binner, dict):
+            raise ValueError(f"strategy {name!r}: [model.params] binner must be a table of "
+                             f"WoEBinner settings, got {binner!r}")
+        _unknown(f"strategy {name!r} [model.params.binner]", binner,
+                 WoEBinner().get_params(deep=False))
+    elif model_type == "gbm":
+        _unknown(f"strategy {name!r} [model.params]", params,
+                 GBMRiskModel().get_params(deep=False))
 
 
 def _table(v, name: str) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import stat
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -105,6 +106,35 @@ def test_consent_at_now_counts_what_lapsed_since(folder, tmp_path):
     assert (then == "ok").tolist() == back.tolist() == (day == "ok").tolist()
     assert back.sum() > today.sum()  # most authorisations of 2025 have lapsed by now
     assert main([*run, "--out", str(tmp_path / "x.csv"), "--consent-at", "soon"]) == 2
+    assert main([*run, "--out", str(tmp_path / "x.csv"), "--consent-at", "2999-01-01"]) == 2
+
+
+def test_bad_names_and_settings_are_clear_errors_before_any_work(folder, tmp_path, capsys):
+    def err(args) -> tuple[int, str]:
+        code = main(args)
+        return code, capsys.readouterr().err
+
+    code, msg = err(["train", "--strategy", "nosuch", "--data", str(folder), "--out",
+                     str(tmp_path / "s")])
+    assert code == 1 and "no strategy 'nosuch'; available:" in msg and "Traceback" not in msg
+    code, msg = err(["features", str(folder), "--as-of", AS_OF, "--features", "nosuch",
+                     "--out", str(tmp_path / "f.csv"), "--quiet"])
+    assert code == 1 and "unknown feature id(s) ['nosuch']" in msg
+    # a misspelt [monitoring] key would be sealed into the artifact: refused before fitting
+    spec = tmp_path / "mon"
+    spec.mkdir()
+    shipped = Path(tc.__file__).parent / "strategy" / "specs" / "sme_scorecard.toml"
+    toml = shipped.read_text(encoding="utf-8")
+    assert "lookback_days = 31" in toml
+    (spec / "strategy.toml").write_text(toml.replace("lookback_days = 31", "lookback_dayz = 31"),
+                                        encoding="utf-8")
+    code, msg = err(["train", "--strategy", str(spec), "--data", str(folder), "--out",
+                     str(tmp_path / "trained")])
+    assert code != 0 and "lookback_dayz" in msg and not (tmp_path / "trained").exists()
+    pd.DataFrame({"id": [1]}).to_csv(tmp_path / "book.csv", index=False)
+    code, msg = err(["portfolio", "--strategy", "sme_scorecard", "--data", str(folder),
+                     "--book", str(tmp_path / "book.csv"), "--out", str(tmp_path / "p.html")])
+    assert code == 1 and "needs column(s) ['uscc']" in msg
 
 
 def test_without_a_consent_table_nothing_is_processed(folder, tmp_path, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -108,6 +109,15 @@ def test_no_unmasked_identifier_in_any_output_or_log_of_the_demo(tmp_path):
     assert v.ok and v.records == 2  # training and deciding
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["not_processed_without_consent"] > 0
+    # the pseudonyms are under the user's key (as with every command), so they join
+    import os
+
+    from taxcredit.governance import pseudonym
+
+    key = (Path(os.environ["TAXCREDIT_HOME"]) / "audit.key").read_bytes().strip()
+    mine = set(pseudonym(ds["enterprises"]["uscc"].astype(str), key))
+    got = pd.read_parquet(out / "decisions.parquet")["uscc_key"]
+    assert len(got) and set(got) <= mine
 
 
 def test_consent_is_checked_when_the_data_are_used(world):

@@ -375,12 +375,30 @@ def test_reasons_name_missing_data_as_such(ds, fitted):
     ('[model]\nfeatures = "sales_12m"\n', r"features must be \"catalog\" or a list"),
     ('[grades]\nname = ["A"]\nbounds = []\n', r"unknown key\(s\) \['name'\] in \[grades\]"),
     ('[[rules]]\ncode = "R"\nrequire = 5\n', "require must be text"),
+    # a misspelt key anywhere is an error naming its table, not a TypeError or a silence
+    ('[limits]\nsales_share = 0.2\ncaps = 1\n', r"unknown key\(s\) \['caps'\] in \[limits\]"),
+    ('[scale]\npdo = 20\nbase = 600\n', r"unknown key\(s\) \['base'\] in \[scale\]"),
+    ('[[rules]]\ncode = "R1"\nrequire = "tax_12m > 0"\nactoin = "refer"\n',
+     r"unknown key\(s\) \['actoin'\] in \[\[rules\]\] entry 1 \(R1\)"),
+    ('[model.params]\nmin_ivv = 0.02\n', r"unknown key\(s\) \['min_ivv'\] in .*\[model.params\]"),
+    ('[model.params.binner]\nmax_bins = 5\n',
+     r"unknown key\(s\) \['max_bins'\] in .*\[model.params.binner\]"),
+    ('[model]\ntype = "gbm"\n[model.params]\nnum_leave = 7\n',
+     r"unknown key\(s\) \['num_leave'\] in .*\[model.params\]"),
 ])
 def test_strategy_toml_types_are_checked(tmp_path, toml, match):
     bad = tmp_path / "strategy.toml"
     bad.write_text('[strategy]\nname = "x"\nversion = "1.10"\n' + toml, encoding="utf-8")
     with pytest.raises(ValueError, match=match):
         StrategySpec.from_toml(bad)
+
+
+def test_an_unknown_strategy_is_a_key_error_that_reads_well():
+    with pytest.raises(KeyError) as err:
+        tc.strategies.get("nosuch")
+    assert isinstance(err.value, tc.UnknownNameError) and isinstance(err.value,
+                                                                     tc.TaxCreditError)
+    assert str(err.value).startswith("no strategy 'nosuch'; available: [")
 
 
 def test_version_is_text_and_no_sales_cap_round_trips(tmp_path):
