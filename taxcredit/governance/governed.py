@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -355,8 +356,9 @@ class Governance:
         ok, reason = self.admit_pairs(pairs, purpose, tables=tables_read(wanted), at=at,
                                       now=now)
         scratch = out.with_name(f".{out.name}.authorised")
+        partial = out.with_name(f".{out.name}.writing")  # moved into place once complete
         out.parent.mkdir(parents=True, exist_ok=True)
-        writer = None
+        writer, done = None, False
         try:
             batches = iter(())
             if ok.any():
@@ -387,13 +389,21 @@ class Governance:
                 table = pa.Table.from_pandas(self._finish(part).reset_index(),
                                              preserve_index=False)
                 if writer is None:
-                    writer = pq.ParquetWriter(out, table.schema)
+                    writer = pq.ParquetWriter(partial, table.schema)
                 writer.write_table(table.cast(writer.schema))
+            if writer is not None:
+                writer.close()
+                writer = None
+                os.replace(partial, out)  # an earlier output is replaced only by a whole one
+            done = True
         finally:
             if writer is not None:
                 writer.close()
             scratch.unlink(missing_ok=True)
-        self._audit_features(pairs, ok, purpose, len(wanted), streamed=True)
+            partial.unlink(missing_ok=True)
+            # a run that failed half-way is on record too
+            self._audit_features(pairs, ok, purpose, len(wanted), streamed=True,
+                                 **({} if done else {"completed": False}))
         return {"rows": len(pairs), "processed": int(ok.sum()),
                 "not_processed": int((~ok).sum()),
                 "reasons": pd.Series(reason[~ok]).value_counts().to_dict()}

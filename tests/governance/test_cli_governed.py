@@ -251,3 +251,34 @@ def test_streamed_governed_features_equal_the_in_memory_ones(folder, tmp_path):
         assert got.loc[~ok, c].isna().all()
     assert list(got["industry_section"].fillna("")) == list(want["industry_section"].fillna(""))
     assert not list(tmp_path.glob(".*authorised*"))  # the scratch file is gone
+
+
+def test_a_streamed_features_run_that_fails_leaves_the_last_output_and_is_audited(
+        folder, tmp_path, monkeypatch):
+    from taxcredit.governance import ConsentRegistry, Governance
+
+    log = AuditLog(tmp_path / "audit.jsonl")
+    gov = Governance(ConsentRegistry(pd.read_parquet(folder / "consents.parquet")),
+                     actor="t", audit=log, key=b"k" * 32)
+    out = tmp_path / "features.parquet"
+    gov.features_folder(folder, AS_OF, features=["tax_12m"], at="as_of", out=out)
+    before = pd.read_parquet(out)
+    # the same job again in 400-row blocks, interrupted while writing its second block
+    monkeypatch.setattr(Governance._features_streamed, "__defaults__", (400,))
+    finish, calls = Governance._finish, []
+
+    def failing(self, df):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("interrupted")
+        return finish(self, df)
+
+    monkeypatch.setattr(Governance, "_finish", failing)
+    with pytest.raises(KeyboardInterrupt):
+        gov.features_folder(folder, AS_OF, features=["tax_12m"], at="as_of", out=out)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), before)  # not half of a new one
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    records = log.records()
+    assert [r["event"] for r in records] == ["features", "features"]
+    assert "completed" not in records[0] and records[1]["completed"] is False
+    assert verify_log(log.path).ok
