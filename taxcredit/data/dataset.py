@@ -306,7 +306,9 @@ class TaxDataset:
         format : {"parquet", "csv"}
             File format (CSV is UTF-8, for Excel users and small data).
         overwrite : bool
-            Replace existing table files; otherwise refuse to overwrite them.
+            Replace the folder's table files: this dataset's tables are written anew and
+            other tables' files (an earlier dataset's) removed, so the folder reads back as
+            this dataset; files that are not tables stay. Otherwise refuse to overwrite.
 
         Returns
         -------
@@ -322,8 +324,11 @@ class TaxDataset:
         if clash and not overwrite:
             raise FileExistsError(
                 f"{folder} already holds table file(s) {clash}; pass overwrite=True to replace")
+        for name, path_ in existing.items():
+            # overwriting: an earlier dataset's tables go, or the folder would mix the two
+            stale = name not in self._tables and overwrite
+            if stale or (name in self._tables and path_.suffix != f".{format}"):
+                path_.unlink()
         for name, df in self._tables.items():
-            if name in existing and existing[name].suffix != f".{format}":
-                existing[name].unlink()
             write_table(df, folder / f"{name}.{format}")
         return folder

@@ -37,6 +37,16 @@ def test_to_folder_refuses_to_overwrite(tables, tmp_path):
     ds.to_folder(tmp_path, overwrite=True)
     ds.to_folder(tmp_path, format="csv", overwrite=True)  # replaces parquet by csv
     assert not list(tmp_path.glob("*.parquet"))
+    # overwriting with fewer tables: the folder reads back as the new dataset, not a mix
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    fewer = tc.TaxDataset({k: v for k, v in tables.items() if k != "credit_grades"})
+    fewer.to_folder(tmp_path, format="csv", overwrite=True)
+    assert not (tmp_path / "credit_grades.csv").exists() and (tmp_path / "notes.txt").exists()
+    assert "credit_grades" not in tc.TaxDataset.from_folder(tmp_path, validate=False).tables
+    # without overwrite, adding a table beside others removes nothing
+    only = tc.TaxDataset({"credit_grades": tables["credit_grades"]})
+    only.to_folder(tmp_path, format="csv")
+    assert (tmp_path / "vat_returns.csv").exists() and (tmp_path / "credit_grades.csv").exists()
 
 
 def test_from_folder_errors(tmp_path):
