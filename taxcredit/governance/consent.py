@@ -88,16 +88,33 @@ def now_in_beijing() -> pd.Timestamp:
     return pd.Timestamp.now(tz=BEIJING).tz_localize(None)
 
 
+#: an ISO 8601 time of day with a zone: ``T14:05:00+08:00``, `` 06:05Z``
+_ZONED = r"[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})$"
+
+
 def _beijing(values: pd.Series, column: str) -> pd.Series:
-    """Read timestamps; zoned ones become Beijing wall time without a zone."""
+    """Read timestamps; zoned ones become Beijing wall time without a zone.
+
+    ISO 8601 text may mix dates and date-times (``2025-06-30``, ``2025-06-30 14:05``) and
+    zoned and unzoned values; an unzoned one is Beijing wall time already.
+    """
     try:
-        t = pd.to_datetime(values)
-    except (ValueError, TypeError):
-        try:  # mixed offsets
-            t = pd.to_datetime(values, utc=True)
-        except (ValueError, TypeError) as exc:
-            raise ConsentError(f"consent table: {column} holds values that are not dates "
-                               f"({exc})") from exc
+        try:
+            t = pd.to_datetime(values)  # one format throughout (inferred from the first)
+        except (ValueError, TypeError):  # mixed: dates and times, zoned and not
+            s = pd.Series(values).reset_index(drop=True)
+            text = s.astype("string")
+            zoned = text.str.contains(_ZONED, regex=True, na=False).to_numpy()
+            t = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+            if (~zoned).any():
+                t[~zoned] = pd.to_datetime(s[~zoned], format="ISO8601")
+            if zoned.any():
+                t[zoned] = (pd.to_datetime(text[zoned], format="ISO8601", utc=True)
+                            .dt.tz_convert(BEIJING).dt.tz_localize(None))
+            t.index = values.index if isinstance(values, pd.Series) else t.index
+    except (ValueError, TypeError) as exc:
+        raise ConsentError(f"consent table: {column} holds values that are not dates "
+                           f"({str(exc).splitlines()[0].split(' You might')[0]})") from exc
     if isinstance(t.dtype, pd.DatetimeTZDtype):
         t = t.dt.tz_convert(BEIJING).dt.tz_localize(None)
     return t

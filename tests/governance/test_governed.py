@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import taxcredit as tc
-from taxcredit.errors import AccessRefused, PurposeError
+from taxcredit.errors import AccessRefused, ConsentError, PurposeError
 from taxcredit.governance import (
     NOT_PROCESSED,
     AuditLog,
@@ -307,6 +307,20 @@ def test_full_width_codes_and_zoned_consent_times(world):
     before = zreg.check([usccs[0]], "credit_assessment", at="2025-06-30 14:59")
     after = zreg.check([usccs[0]], "credit_assessment", at="2025-06-30 15:00")
     assert before["allowed"].iloc[0] and after["reason"].iloc[0] == "revoked"
+    # one column may mix dates, date-times, zoned and unzoned (unzoned: Beijing time)
+    mixed = ConsentRegistry(pd.DataFrame({
+        "uscc": usccs[:4], "purposes": ["credit_assessment"] * 4,
+        "granted_at": ["2025-01-01", "2025-01-01 09:30:00", "2025-01-01T01:30:00Z",
+                       "2025-01-01T09:30+08:00"],
+        "expires_at": ["2026-01-01"] * 4,
+        "revoked_at": ["2025-06-30", None, "2025-06-30 14:05:00", None]}))
+    assert mixed.table["granted_at"].tolist() == [
+        pd.Timestamp("2025-01-01"), *[pd.Timestamp("2025-01-01 09:30")] * 3]
+    assert mixed.table["revoked_at"].iloc[[0, 2]].tolist() == [
+        pd.Timestamp("2025-06-30"), pd.Timestamp("2025-06-30 14:05")]
+    with pytest.raises(ConsentError, match="granted_at holds values that are not dates"):
+        ConsentRegistry(pd.DataFrame({"uscc": usccs[:1], "purposes": ["credit_assessment"],
+                                      "granted_at": ["soon"], "expires_at": ["2026-01-01"]}))
 
 
 def test_consent_scope_counts_for_training_and_breaker_state_holds_no_code(world, tmp_path):
