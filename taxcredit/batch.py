@@ -168,6 +168,9 @@ def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_
         ``rows``, ``chunks``, ``resumed`` (parts found from an earlier run), ``out``.
     """
     strategy_dir, data, out = Path(strategy_dir), Path(data), Path(out)
+    if out.suffix != ".parquet":  # a scores.csv holding Parquet would fool the next reader
+        raise ValueError(f"out must be a .parquet file (the scores are written as Parquet), "
+                         f"got {out.name!r}")
     if not (strategy_dir / "model_card.json").is_file():
         raise ArtifactError(f"{strategy_dir} is not a fitted strategy (no model_card.json); "
                             "train it first: taxcredit train --strategy … --data … --out …")

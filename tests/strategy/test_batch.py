@@ -91,6 +91,11 @@ def test_cli_train_and_score_are_governed(setup, tmp_path, capsys):
     strategy = tc.strategies.get("sme_scorecard").fit(kept)
     assert tc.load_strategy(tmp_path / "s").card_["data_fingerprint"] == \
         strategy.card_["data_fingerprint"]
+    # scores are Parquet: a .csv name would hold Parquet bytes (refused before any work)
+    assert main(["score", "--strategy", str(tmp_path / "s"), "--data", str(data), "--as-of",
+                 "2025-06-30", "--out", str(tmp_path / "x.csv"), "--quiet", *log]) == 2
+    assert "must be a .parquet file" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
     out = tmp_path / "x.parquet"
     assert main(["score", "--strategy", str(tmp_path / "s"), "--data", str(data), "--as-of",
                  "2025-06-30", "--out", str(out), "--quiet", "--consent-at", "as-of",
