@@ -576,6 +576,17 @@ def _governed(parser: argparse.ArgumentParser, purposes: tuple[str, ...] = ()) -
                        help=f"declared purpose (default {purposes[0]})")
 
 
+def _positive_int(text: str) -> int:
+    """Read a whole number of at least 1 (0 is not 'the default')."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _consent_at(value: str):
     if value == "now":
         return None
@@ -702,7 +713,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", required=True, metavar="DIR")
     s.add_argument("--as-of", required=True, metavar="DATE")
     s.add_argument("--out", required=True, metavar="FILE", help="output .parquet")
-    s.add_argument("--chunk-size", type=int, default=25_000, metavar="N",
+    s.add_argument("--chunk-size", type=_positive_int, default=25_000, metavar="N",
                    help="enterprises per chunk (default 25000)")
     s.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes")
     s.add_argument("--lang", choices=("zh", "en"), default="zh",
@@ -862,7 +873,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--report", metavar="FILE", help="also write the problem report as CSV")
     v.add_argument("--quarantine", metavar="DIR",
                    help="write the clean tables to DIR/clean and rejected rows to DIR/rejected")
-    v.add_argument("--chunk-size", type=int, default=None, metavar="N",
+    v.add_argument("--chunk-size", type=_positive_int, default=None, metavar="N",
                    help="validate a Parquet folder grouped by enterprise in chunks of N "
                         "enterprises (bounded memory, for large folders)")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -883,7 +894,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CSV or Parquet with columns uscc and as_of (one row per output row)")
     f.add_argument("--out", required=True, metavar="FILE", help="output .parquet or .csv")
     f.add_argument("--features", metavar="ID,ID", help="only these catalog features")
-    f.add_argument("--chunk-size", type=int, default=None, metavar="N",
+    f.add_argument("--chunk-size", type=_positive_int, default=None, metavar="N",
                    help="enterprises per chunk (default 25000 streamed from Parquet, 100000 "
                         "in memory)")
     f.add_argument("--jobs", type=int, default=1, metavar="N",

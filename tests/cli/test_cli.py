@@ -84,6 +84,13 @@ def test_usage_errors_exit_2(capsys):
     assert info.value.code == 2
     assert main(["generate", "--out", "x", "--months", "3"]) == 2
     assert "months" in capsys.readouterr().err
+    for command in (["features", "d", "--as-of", "2025-06-30"], ["validate", "d"],
+                    ["score", "--strategy", "s", "--data", "d", "--as-of", "2025-06-30",
+                     "--out", "x.parquet"]):
+        with pytest.raises(SystemExit) as info:  # 0 is not "the default"
+            main([*command, "--chunk-size", "0"])
+        assert info.value.code == 2
+        assert "--chunk-size: must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_features_for_one_date_and_for_pairs(tmp_path, capsys):
