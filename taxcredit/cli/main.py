@@ -459,8 +459,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         alerts.to_parquet(out, index=False)
     else:
         alerts.to_csv(out, index=False, encoding="utf-8")
-    n_book = len(pd.unique(book["uscc"].astype(str))) if book is not None \
-        else len(ds["enterprises"])
+    n_book = gov.last_record["n_enterprises"]  # the book monitoring used (as audited)
     counts = alerts.groupby("level").size().reindex(list(LEVELS), fill_value=0)
     who = "uscc_key" if "uscc_key" in alerts else "uscc"  # masks of two codes can coincide
     firms = alerts.groupby("level")[who].nunique().reindex(list(LEVELS), fill_value=0)

@@ -266,12 +266,20 @@ def test_cli_monitor(tmp_path, capsys):
     tc.datasets.write_population(data, n_enterprises=1_500, months=36, seed=71, progress=False)
     apps = pd.read_parquet(data / "applications.parquet")
     apps[["application_id", "uscc"]].head(300).to_csv(tmp_path / "book.csv", index=False)
+    book_size = apps["uscc"].head(300).nunique()
     first = tmp_path / "a1.parquet"
     assert main(["monitor", "--data", str(data), "--as-of", "2025-06-30", "--book",
                  str(tmp_path / "book.csv"), "--strategy", "sme_scorecard", "--out",
                  str(first), "--consent-at", "as-of"]) == 0
     printed = capsys.readouterr().out
-    assert "enterprises on the book" in printed
+    assert f"{book_size:,} enterprises on the book at 2025-06-30" in printed
+    # without --book: every enterprise registered by the as-of, and the count says so
+    assert main(["monitor", "--data", str(data), "--as-of", "2023-06-30", "--out",
+                 str(tmp_path / "all.parquet"), "--consent-at", "as-of"]) == 0
+    ent = pd.read_parquet(data / "enterprises.parquet")
+    registered = int((ent["registration_date"] <= "2023-06-30").sum())
+    assert registered < len(ent)
+    assert f"{registered:,} enterprises on the book at 2023-06-30" in capsys.readouterr().out
     a1 = pd.read_parquet(first)
     book = apps["uscc"].head(300)
     assert set(a1["uscc"]) <= set(mask_uscc_array(book)) and len(a1)  # masked
