@@ -735,6 +735,38 @@ def test_mask_array_agrees_with_scalar_property(values):
     assert got.tolist() == [mask_uscc(v) for v in values]
 
 
+def _resident_id(first17: str) -> str:
+    """GB 11643's check character, written out: weights 2^(17-i) mod 11, then 12 - s mod 11."""
+    s = sum(int(c) * (2 ** (17 - i) % 11) for i, c in enumerate(first17))
+    return first17 + "10X98765432"[s % 11]
+
+
+def test_a_resident_id_in_an_enterprise_column_is_masked_as_personal_data():
+    ids = [_resident_id("11010519491231002"), _resident_id("44030420000229123"),
+           _resident_id("32010219850101001")]
+    assert ids[0] == RESIDENT_ID and all(is_valid_resident_id(i) for i in ids)
+    # not resident IDs: 30 February, a birth date still to come, a wrong check character
+    others = [_resident_id("44030419990230123"), _resident_id("11010529991231002"),
+              RESIDENT_ID[:-1] + "3", REAL_VALID[0]]
+    assert not any(is_valid_resident_id(o) for o in others[:3])
+    got = mask_uscc_array(ids + others)
+    assert got.tolist()[:3] == [mask_resident_id(i) for i in ids]  # 3 + 4 kept
+    assert got[0] == "110***********002X"
+    assert got.tolist()[3:] == [o[:8] + "*" * 8 + o[-2:] for o in others]  # the USCC mask
+    assert got.tolist() == [mask_uscc(v) for v in ids + others]
+    assert mask_uscc_array(pd.Series(ids, dtype="str")).tolist() == got.tolist()[:3]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789X", min_size=17, max_size=18), max_size=8),
+       st.booleans())
+def test_mask_array_agrees_with_scalar_on_digit_strings(values, fix_check):
+    if fix_check:  # many valid resident IDs, not only the rare random one
+        values = [_resident_id(v[:17]) if v[:17].isdigit() else v for v in values]
+    got = mask_uscc_array(values)
+    assert got.tolist() == [mask_uscc(v) for v in values]
+
+
 # ---------------------------------------------------------------------------------------------
 # generate_uscc
 # ---------------------------------------------------------------------------------------------

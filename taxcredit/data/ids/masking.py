@@ -33,7 +33,9 @@ def mask_uscc(code: Any) -> Any:
     The first 8 characters (registration department, category, region) describe the kind
     and place of the organisation, not a person, and are kept; the organisation code is
     hidden: ``91110108551385082Q`` -> ``91110108********2Q``. Values of another length keep
-    at most ``len // 4`` characters at each end.
+    at most ``len // 4`` characters at each end. A valid resident ID in an enterprise
+    column (an individual business filing under its owner's ID, accepted by lenient
+    checks) is personal data and is masked as one (:func:`mask_resident_id`).
 
     Parameters
     ----------
@@ -50,6 +52,10 @@ def mask_uscc(code: Any) -> Any:
     --------
     mask_uscc_array : The vectorised version.
     """
+    from .checks import is_valid_resident_id  # checks imports this module
+
+    if isinstance(code, str) and len(code) == 18 and is_valid_resident_id(code):
+        return mask_resident_id(code)
     return _mask(code, 8, 2, 18)
 
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._tables import _LUT_V31, _LUT_V36, _ORG_CHECK_BYTES, _ORG_WEIGHTS, _STAR, _USCC_WEIGHTS
+from ._tables import (
+    _LUT_V31,
+    _LUT_V36,
+    _MIN_BIRTH_YEAR,
+    _ORG_CHECK_BYTES,
+    _ORG_WEIGHTS,
+    _RID_CHECK,
+    _RID_WEIGHTS,
+    _STAR,
+    _USCC_WEIGHTS,
+)
 from .masking import mask_uscc
 
 # ---------------------------------------------------------------------------------------------
@@ -42,6 +53,33 @@ def _valid_columns(mat: np.ndarray, strict: bool) -> np.ndarray:
         ok &= values[17] == (31 - total % 31) % 31
         org_total = _weighted_sum(_LUT_V36[mat[8:16]], _ORG_WEIGHTS)
         ok &= mat[16] == _ORG_CHECK_BYTES[11 - org_total % 11]
+    return ok
+
+
+def _resident_id_columns(mat: np.ndarray) -> np.ndarray:
+    """Tell which columns of an (18, m) code-point matrix are valid resident IDs (GB 11643).
+
+    Vectorised :func:`~taxcredit.data.ids.is_valid_resident_id` for 18 characters: 17
+    digits and a check character by the mod-11 sum, and a real birth date from 1850 to today
+    at positions 7-14.
+    """
+    digits = mat.astype(np.int16) - ord("0")
+    ok = ((digits[:17] >= 0) & (digits[:17] <= 9)).all(axis=0)
+    last = mat[17]
+    ok &= ((last >= ord("0")) & (last <= ord("9"))) | (last == ord("X"))
+    d = np.where(ok[None, :], digits, 0).astype(np.int32)
+    total = sum(d[j] * w for j, w in enumerate(_RID_WEIGHTS))
+    check = np.frombuffer(_RID_CHECK.encode(), dtype=np.uint8)[total % 11]
+    ok &= last == check
+    year = d[6] * 1000 + d[7] * 100 + d[8] * 10 + d[9]
+    month = d[10] * 10 + d[11]
+    day = d[12] * 10 + d[13]
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    days = month_days[np.clip(month, 0, 12)] + (leap & (month == 2))
+    today = _dt.date.today()
+    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= days) & (year >= _MIN_BIRTH_YEAR)
+    ok &= year * 10_000 + month * 100 + day <= today.year * 10_000 + today.month * 100 + today.day
     return ok
 
 
@@ -242,6 +280,10 @@ def mask_uscc_array(codes: Any) -> np.ndarray:
         quarter = lengths // 4
         head = np.where(lengths == 18, 8, np.minimum(8, quarter))
         tail = np.where(lengths == 18, 2, np.minimum(2, quarter))
+        rows18 = np.flatnonzero(is_fast & (lengths == 18))
+        if len(rows18):  # a resident ID is personal data: masked as one (see mask_uscc)
+            person = rows18[_resident_id_columns(_codepoint_columns(fixed[rows18]))]
+            head[person], tail[person] = 3, 4
         positions = np.arange(19)
         star = (positions >= head[:, None]) & (positions < (lengths - tail)[:, None])
         np.copyto(points, _STAR, where=star)
