@@ -30,6 +30,12 @@ def _num(v) -> float | str:
     return "inf" if v == math.inf else "-inf" if v == -math.inf else v
 
 
+def _numbers(values) -> list[float]:
+    """Return the special values that are numbers (not text, not booleans) as floats."""
+    return [float(v) for v in values
+            if isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_)]
+
+
 def special_index(s: pd.Series, specials, kind: str) -> np.ndarray:
     """Special-value group of each value (``-1``: none); the first matching group wins.
 
@@ -54,8 +60,7 @@ def special_index(s: pd.Series, specials, kind: str) -> np.ndarray:
     numbers = pd.to_numeric(s.where(present), errors="coerce").to_numpy(dtype=float,
                                                                        na_value=np.nan)
     for k, (_, values) in enumerate(specials):
-        nums = [float(v) for v in values
-                if isinstance(v, int | float | np.number) and not isinstance(v, bool)]
+        nums = _numbers(values)
         text = [v for v in values if isinstance(v, str)]
         hit = np.isin(numbers, nums) | (s.isin(text).to_numpy() if text else False)
         hit &= present & (out < 0)
@@ -253,8 +258,7 @@ class FeatureBins:
             self._lookup["splits"] = np.asarray(self.splits, dtype=float)
         out = np.searchsorted(self._lookup["splits"], v, side="right")
         for k, (_, values) in enumerate(self.specials):
-            nums = [float(u) for u in values if isinstance(u, (int, float, np.number))]
-            hit = np.isin(v, nums) & (out < self.n_regular)  # the first group wins
+            hit = np.isin(v, _numbers(values)) & (out < self.n_regular)  # first group wins
             out[hit] = self.n_regular + k
         out[np.isnan(v)] = self.missing_bin
         return out

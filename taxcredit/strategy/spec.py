@@ -170,10 +170,7 @@ class StrategySpec:
             if not isinstance(d.get(table, {}), dict):
                 raise ValueError(f"strategy.toml: [{table}] must be a table of keys, got "
                                  f"{type(d[table]).__name__}")
-            wrong = sorted(set(d.get(table, {})) - keys)
-            if wrong:
-                raise ValueError(f"strategy.toml: unknown key(s) {wrong} in [{table}]; "
-                                 f"expected some of {sorted(keys)}")
+            _unknown(f"[{table}]", d.get(table, {}), keys)
         s = d.get("strategy", {})
         if "name" not in s:
             raise ValueError("strategy.toml: [strategy] needs a name")
