@@ -24,7 +24,7 @@ from .governance import (
     merge_refusals,
     tables_read,
 )
-from .governance.config import _read_key, home
+from .governance.config import user_key
 from .governance.consent import normalise_uscc
 from .governance.masking import conceal
 from .modeling import metrics
@@ -74,7 +74,7 @@ def run_demo(out, *, n_enterprises: int = 60_000, seed: int = 7, strategy: str =
                                              "enterprises_per_hour": 10**7,
                                              "off_hours_bulk": 10**7}, audit=audit),
                      # the user's key (as every command): uscc_key joins across runs
-                     key=_read_key(home() / "audit.key", create=True))
+                     key=user_key())
     log(f"2/4 training strategy {strategy!r} on the applications before {cut.date()} "
         "authorised for model development …")
     s = gov.fit(chosen, ds, until=cut, at="as_of")  # history: consent as of then

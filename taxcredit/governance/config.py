@@ -37,7 +37,7 @@ from .breaker import BreakerLimits, CircuitBreaker
 from .consent import ConsentRegistry
 from .governed import Governance
 
-__all__ = ["GovernanceConfig", "default_audit_log", "home"]
+__all__ = ["GovernanceConfig", "default_audit_log", "home", "user_key"]
 
 _KEYS = {"bank", "consents", "audit_log", "key_file", "breaker"}
 _BREAKER_KEYS = {"state", "limits", "actors"}
@@ -179,8 +179,8 @@ class GovernanceConfig:
             raise ConsentError("no audit log: give --audit-log FILE (or audit_log = FILE in "
                                "the governance file); every use of tax data is recorded")
         audit = AuditLog(log)
-        key = self._path(self.key_file) if self.key_file is not None else home() / "audit.key"
-        secret = _read_key(key, create=self.key_file is None)
+        secret = (_read_key(self._path(self.key_file), create=False)
+                  if self.key_file is not None else user_key())
         breaker = None
         if self.breaker_state is not None:
             breaker = CircuitBreaker(self.limits_for(actor), audit=audit,
@@ -199,6 +199,15 @@ def home() -> Path:
     if not path.is_dir():
         path.mkdir(parents=True, mode=0o700, exist_ok=True)
     return path
+
+
+def user_key() -> bytes:
+    """Return the user's fingerprint key: ``audit.key`` in :func:`home`, made on first use.
+
+    The key every command without a governance file uses, so their ``uscc_key`` pseudonyms
+    and log fingerprints agree from run to run.
+    """
+    return _read_key(home() / "audit.key", create=True)
 
 
 def default_audit_log() -> Path:
