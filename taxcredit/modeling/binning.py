@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from .bins import FeatureBins, special_index
-from .categories import category_key, category_keys
+from .bins import FeatureBins, present_keys, special_index
+from .categories import category_key
 from .metrics import ZERO_CELL
 from .partition import TRENDS, optimal_partition, segment_iv
 
@@ -214,7 +214,8 @@ def fit_bins(
         raise ValueError(f"{name}: x has {len(s)} rows but y has {len(y)}")
     groups = normalise_specials(specials)
     missing = s.isna().to_numpy()
-    special_of = special_index(s, groups, kind)
+    keys = present_keys(s) if kind == "categorical" else None  # once, for both uses
+    special_of = special_index(s, groups, kind, keys)
     regular = ~missing & (special_of < 0)
     min_count = min_bin_size * len(s)
     extra_codes = np.where(missing, len(groups), special_of)  # specials 0.., missing last
@@ -244,7 +245,7 @@ def fit_bins(
         return FeatureBins(name=name, kind="numeric", splits=tuple(float(t) for t in splits),
                            specials=groups, n_event=tuple(np.r_[e, e_extra]),
                            n_nonevent=tuple(np.r_[ne, ne_extra]), trend=used, unseen=unseen)
-    values = category_keys(s[regular])
+    values = keys[regular]
     code_kind = "bool" if pd.api.types.is_bool_dtype(s) or (
         len(values) and set(values) <= {"True", "False"}
         and all(isinstance(v, bool | np.bool_) for v in pd.unique(s[regular]))) else "text"

@@ -17,7 +17,7 @@ import pandas as pd
 from .categories import category_key, category_keys
 from .metrics import woe_iv_table
 
-__all__ = ["UNSEEN", "FeatureBins", "special_index"]
+__all__ = ["UNSEEN", "FeatureBins", "present_keys", "special_index"]
 
 #: How values that training never saw are scored: a missing value when no training row was
 #: missing, an empty special bin, or an unknown category.
@@ -36,7 +36,16 @@ def _numbers(values) -> list[float]:
             if isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_)]
 
 
-def special_index(s: pd.Series, specials, kind: str) -> np.ndarray:
+def present_keys(s: pd.Series) -> np.ndarray:
+    """Category key of every value (None where missing), each distinct value keyed once."""
+    present = s.notna().to_numpy()
+    keys = np.full(len(s), None, dtype=object)
+    keys[present] = category_keys(s[present])
+    return keys
+
+
+def special_index(s: pd.Series, specials, kind: str, keys: np.ndarray | None = None
+                  ) -> np.ndarray:
     """Special-value group of each value (``-1``: none); the first matching group wins.
 
     Values are compared the way the regular bins compare them, so a code scores the same
@@ -44,15 +53,15 @@ def special_index(s: pd.Series, specials, kind: str) -> np.ndarray:
     (:func:`~taxcredit.modeling.categories.category_key`: ``9``, ``9.0`` and ``"9"`` alike),
     a numeric one by its number (``"-999"`` read from text is ``-999.0``) and, for a
     declared sentinel that is not a number (``"N/A"``), by the value itself. Missing values
-    are never special.
+    are never special. ``keys``: :func:`present_keys` of a categorical ``s``, when the caller
+    has them already.
     """
     out = np.full(len(s), -1, dtype=np.int64)
     if not specials:
         return out
     present = s.notna().to_numpy()
     if kind == "categorical":
-        keys = np.full(len(s), None, dtype=object)
-        keys[present] = category_keys(s[present])
+        keys = present_keys(s) if keys is None else keys
         for k, (_, values) in enumerate(specials):
             hit = np.isin(keys, [category_key(v) for v in values]) & present & (out < 0)
             out[hit] = k
@@ -221,7 +230,8 @@ class FeatureBins:
                                                          else np.asarray(x))
         missing = s.isna().to_numpy()
         out = np.full(len(s), self.missing_bin, dtype=np.int64)
-        group = special_index(s, self.specials, self.kind)
+        value_keys = present_keys(s) if self.kind == "categorical" else None  # once, for both
+        group = special_index(s, self.specials, self.kind, value_keys)
         special = group >= 0
         out[special] = self.n_regular + group[special]
         rest = ~missing & ~special
@@ -239,7 +249,7 @@ class FeatureBins:
                 first = ~keys.duplicated()  # a key twice (old files): its first group wins
                 self._lookup["categories"] = (keys[first], np.append(which[first], -1))
             cats, which = self._lookup["categories"]
-            pos = cats.get_indexer(category_keys(s[rest]))
+            pos = cats.get_indexer(value_keys[rest])
             out[rest] = np.where(pos >= 0, which[pos], -1)
         return out
 
