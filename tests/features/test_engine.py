@@ -28,7 +28,7 @@ def known_by(ds: tc.TaxDataset, date: str) -> tc.TaxDataset:
             df = df.assign(payment_date=df["payment_date"].mask(later),
                            late_fee=df["late_fee"].mask(later))
         out[name] = df.reset_index(drop=True)
-    return tc.TaxDataset(out)
+    return tc.TaxDataset(out, validated=ds.validated)  # rows of a validated dataset
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_deterministic(pop):
 def test_feature_inputs_cover_what_the_engine_reads(pop):
     """Data minimisation: the engine works on exactly the declared columns."""
     need = tc.features.feature_inputs()
-    slim = tc.TaxDataset({t: pop[t][cols] for t, cols in need.items()})
+    slim = tc.TaxDataset({t: pop[t][cols] for t, cols in need.items()}, validated=True)
     pd.testing.assert_frame_equal(tc.build_features(slim, as_of="2025-06-30"),
                                   tc.build_features(pop, as_of="2025-06-30"))
 
@@ -88,7 +88,8 @@ def test_each_feature_needs_only_the_tables_it_declares(pop):
     full = tc.build_features(small, as_of="2025-06-30")
     for f in tc.features.feature_ids():
         tables = tc.features.feature(f).tables
-        slim = tc.TaxDataset({t: small[t] for t in ("enterprises", *tables) if t in small})
+        slim = tc.TaxDataset({t: small[t] for t in ("enterprises", *tables) if t in small},
+                             validated=True)
         got = tc.build_features(slim, as_of="2025-06-30", features=[f])[f]
         if full[f].dtype.name == "category":
             assert got.astype(str).equals(full[f].astype(str)), f

@@ -233,7 +233,8 @@ def test_training_validation_and_portfolio_use_authorised_data_only(tmp_path):
     apps = apps[apps["application_date"] < pd.Timestamp("2025-01-01")]  # only those are used
     dev = authorised(ds["consents"], apps.rename(columns={"application_date": "as_of"}),
                      "model_development")
-    kept = tc.TaxDataset({**ds.tables, "applications": apps[dev].reset_index(drop=True)})
+    kept = tc.TaxDataset({**ds.tables, "applications": apps[dev].reset_index(drop=True)},
+                          validated=ds.validated)
     golden = tc.strategies.get("sme_scorecard").fit(kept, until="2025-01-01")
     assert s.card_["data_fingerprint"] == golden.card_["data_fingerprint"]
     assert "profile_reference" in s.attachments_

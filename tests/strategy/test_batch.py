@@ -87,7 +87,8 @@ def test_cli_train_and_score_are_governed(setup, tmp_path, capsys):
     dev = authorised(consents, apps.rename(columns={"application_date": "as_of"}),
                      "model_development")
     assert 0 < dev.sum() < len(apps)
-    kept = tc.TaxDataset({**ds.tables, "applications": apps[dev].reset_index(drop=True)})
+    kept = tc.TaxDataset({**ds.tables, "applications": apps[dev].reset_index(drop=True)},
+                          validated=ds.validated)
     strategy = tc.strategies.get("sme_scorecard").fit(kept)
     assert tc.load_strategy(tmp_path / "s").card_["data_fingerprint"] == \
         strategy.card_["data_fingerprint"]
