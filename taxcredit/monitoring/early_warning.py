@@ -32,6 +32,7 @@ import pandas as pd
 from ..data import TaxDataset
 from ..data.calendar import due_dates
 from ..data.schema import SCHEMAS
+from ..features.engine import as_of_dates
 from ._book import book_codes
 
 __all__ = ["LEVELS", "RULES", "WarningConfig", "WarningRule", "early_warnings"]
@@ -683,7 +684,7 @@ def early_warnings(ds: TaxDataset, as_of, *, book=None, config: WarningConfig | 
     if lang not in ("zh", "en"):
         raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
     cfg = config if isinstance(config, WarningConfig) else WarningConfig.from_params(config)
-    as_of = pd.Timestamp(as_of)
+    as_of = pd.Timestamp(as_of_dates([as_of])[0])  # a day, Beijing wall time, as features
     if book is None:  # every enterprise registered by the as-of date
         ent = ds["enterprises"]
         known = ent["registration_date"] <= as_of if "registration_date" in ent.columns \

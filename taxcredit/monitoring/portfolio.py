@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..data import TaxDataset
 from ..features import build_features
+from ..features.engine import as_of_dates
 from ..strategy import Strategy
 from ._book import book_codes
 from .validation import PSI_ACT, PSI_WATCH, card_samples, stability_index
@@ -31,10 +32,12 @@ class PortfolioMonitor:
     Attributes
     ----------
     stability : DataFrame
-        ``as_of``, ``variable`` (``pd`` or a feature), ``psi``, ``status`` (stable / watch /
-        act) against the development sample.
+        ``as_of``, ``variable`` (``pd`` or a feature), ``n_book`` (enterprises on the book),
+        ``psi`` and ``status`` (stable / watch / act) against the development sample; a
+        date with nobody on the book yet has PSI NaN and status ``empty book``.
     grades : DataFrame
-        Share of the book in each grade (columns) per ``as_of`` (rows).
+        Share of the book in each grade (columns) per ``as_of`` (rows); all 0 for an empty
+        book.
     migration : dict of (from, to) → DataFrame
         Row-normalised grade migration between consecutive dates (enterprises on the book at
         both).
@@ -99,12 +102,21 @@ def monitor_portfolio(strategy: Strategy, ds: TaxDataset, dates, *, book=None,
         Outcome window of the vintages' bad rates.
     """
     strategy._check_fitted()
-    dates = [pd.Timestamp(d) for d in dates]
+    dates = list(dates)
+    dates = [pd.Timestamp(d) for d in as_of_dates(dates)] if dates else []  # days, as features
     if not dates or dates != sorted(dates):
         raise ValueError("dates must be a non-empty, increasing series of as-of dates")
     feats = strategy.spec.feature_list()
     if development is None:
-        development = card_samples(strategy, ds, horizon_months=horizon_months)["train"]
+        samples = card_samples(strategy, ds, horizon_months=horizon_months)
+        if "train" not in samples:
+            t0, t1 = strategy.card_["training_window"]
+            raise ValueError(
+                f"monitor_portfolio: the data hold no matured application of the strategy's "
+                f"training window ({t0} – {t1}) to compare the book with; pass the "
+                "development applications yourself (development=, columns uscc and "
+                "application_date)")
+        development = samples["train"]
     dev_pairs = development[["uscc", "application_date"]].rename(
         columns={"application_date": "as_of"})
     dev_X, dev_out = _score(strategy, ds, dev_pairs)
@@ -121,9 +133,10 @@ def monitor_portfolio(strategy: Strategy, ds: TaxDataset, dates, *, book=None,
         for var in ["pd", *feats]:
             ref = dev_out["pd"] if var == "pd" else dev_X[var]
             now = out["pd"] if var == "pd" else X[var]
-            stab.append({"as_of": as_of, "variable": var,
+            stab.append({"as_of": as_of, "variable": var, "n_book": len(out),
                          "psi": stability_index(ref.reset_index(drop=True),
-                                                now.reset_index(drop=True))})
+                                                now.reset_index(drop=True))
+                         if len(out) else np.nan})  # nobody on the book yet: no shift
         grade = pd.Series(out["grade"].astype(str).to_numpy(),
                           index=out.index.get_level_values(0).astype(str))
         shares[as_of] = grade.value_counts(normalize=True).reindex(order, fill_value=0.0)
@@ -136,8 +149,10 @@ def monitor_portfolio(strategy: Strategy, ds: TaxDataset, dates, *, book=None,
             migration[(prev_date, as_of)] = m
         previous, prev_date = grade, as_of
     stability = pd.DataFrame(stab)
-    stability["status"] = np.where(stability["psi"] >= PSI_ACT, "act",
-                                   np.where(stability["psi"] >= PSI_WATCH, "watch", "stable"))
+    stability["status"] = np.where(stability["n_book"] == 0, "empty book",
+                                   np.where(stability["psi"] >= PSI_ACT, "act",
+                                            np.where(stability["psi"] >= PSI_WATCH, "watch",
+                                                     "stable")))
     grades = pd.DataFrame(shares).T
     grades.index.name = "as_of"
     vintages = _vintages(strategy, ds, horizon_months)
@@ -177,7 +192,7 @@ def _vintages(strategy: Strategy, ds: TaxDataset, horizon_months: int) -> pd.Dat
 def _findings(m: PortfolioMonitor, order: list[str]) -> list[str]:
     out = []
     pd_rows = m.stability[m.stability["variable"] == "pd"]
-    for row in pd_rows[pd_rows["status"] != "stable"].itertuples():
+    for row in pd_rows[pd_rows["status"].isin(["watch", "act"])].itertuples():
         verb = "shifted" if row.status == "act" else "is drifting"
         out.append(f"{row.as_of.date()}: the PD distribution {verb} (PSI {row.psi:.2f})")
     feats = m.stability[(m.stability["variable"] != "pd") & (m.stability["status"] == "act")]

@@ -112,8 +112,10 @@ def card_samples(strategy: Strategy, ds: TaxDataset, target: str | None = None, 
     d = apps["application_date"]
     t0, t1 = (pd.Timestamp(x) for x in card["training_window"])
     c0, c1 = (pd.Timestamp(x) for x in card["calibration_window"])
-    out = {"train": apps[(d >= t0) & (d <= t1)], "calibration": apps[(d >= c0) & (d <= c1)],
-           "out_of_time": apps[d > c1]}
+    # a day is in one sample (cards written before fits split on a day boundary could share
+    # the boundary day: it counts as calibration)
+    out = {"train": apps[(d >= t0) & (d <= t1) & (d < c0)],
+           "calibration": apps[(d >= c0) & (d <= c1)], "out_of_time": apps[d > c1]}
     return {k: v for k, v in out.items() if len(v)}
 
 

@@ -153,7 +153,12 @@ class Strategy:
         features = self.spec.feature_list()
         X = build_features(ds, as_of=pairs, features=features).reset_index(drop=True)
         y = apps[target].astype(int).to_numpy()
+        # the calibration sample starts on a new day: a day's applications are on one side
+        days = apps["application_date"].to_numpy()
         cut = round(len(y) * (1 - calibration_share))
+        if 0 < cut < len(y):
+            day = np.searchsorted(days, days[cut], side="left")
+            cut = int(day if day > 0 else np.searchsorted(days, days[cut], side="right"))
         if min(y[:cut].sum(), y[cut:].sum()) < 1 or cut < 10:
             raise TaxDataError("too few applications with outcomes to train and calibrate "
                                f"({len(y)} rows, {int(y.sum())} defaults)")

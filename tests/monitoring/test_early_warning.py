@@ -409,3 +409,16 @@ def test_an_amended_return_replaces_its_period_from_its_filing_date():
     assert _fired(tables, "EW05", as_of=d("2025-06-30")).empty
     # an amendment is not a missing or an extra period either
     assert _fired(tables, "EW04").empty
+
+
+@pytest.mark.parametrize("as_of", ["2025-06-30 18:00", pd.Timestamp("2025-06-30 09:00",
+                                                                     tz="Asia/Shanghai")])
+def test_an_as_of_with_a_time_of_day_is_its_day(as_of):
+    """A refresh run at 18:00 (or tz-aware) checks the same periods as one at midnight."""
+    for code in ("EW04", "EW14"):
+        tables = CASES[code][0]
+        day = _fired(tables, code)
+        assert len(day) == 1
+        timed = _fired(tables, code, as_of=as_of)
+        pd.testing.assert_frame_equal(timed.reset_index(drop=True), day.reset_index(drop=True))
+        assert _fired(CASES[code][2], code, as_of=as_of).empty

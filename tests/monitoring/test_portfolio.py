@@ -114,3 +114,30 @@ def test_book_codes_written_differently_are_the_same_loans(setup):
         again = monitor_portfolio(strategy, ds, DATES, book=table)
     pd.testing.assert_frame_equal(again.grades, mon.grades)
     pd.testing.assert_frame_equal(again.stability, mon.stability)
+
+
+def test_dates_are_days_and_an_empty_book_date_is_reported_not_refused(setup):
+    ds, strategy, book, mon = setup
+    # a time of day or a time zone names the same as-of day (Beijing), as in build_features
+    again = monitor_portfolio(strategy, ds, [f"{d} 18:30" for d in DATES], book=book)
+    pd.testing.assert_frame_equal(again.grades, mon.grades)
+    ent = ds["enterprises"]
+    late = ent.loc[ent["registration_date"].between("2025-04-01", "2025-04-30"), "uscc"]
+    m = monitor_portfolio(strategy, ds, DATES, book=late.head(3))
+    first = pd.Timestamp(DATES[0])
+    assert (m.grades.loc[first] == 0).all()  # nobody on the book yet
+    assert np.allclose(m.grades.loc[pd.Timestamp(DATES[1]):].sum(axis=1), 1.0)
+    s = m.stability[m.stability["as_of"] == first]
+    assert s["psi"].isna().all() and set(s["status"]) == {"empty book"}
+    assert (s["n_book"] == 0).all()
+    assert not any(str(first.date()) in f for f in m.findings)
+
+
+def test_no_training_window_applications_is_a_clear_error(setup):
+    ds, strategy, book, _ = setup
+    apps = ds["applications"]
+    later = apps[apps["application_date"] >= "2024-09-01"]
+    refresh = tc.TaxDataset({**ds.tables, "applications": later}, validated=True)
+    with pytest.raises(ValueError, match=r"no matured application of the strategy's training "
+                                         r"window .*development="):
+        monitor_portfolio(strategy, refresh, DATES, book=book)

@@ -72,6 +72,12 @@ def test_samples_follow_the_card_and_leave_out_immature_outcomes(fitted):
         assert s["default_12m"].notna().all()
     t0, t1 = strategy.card_["training_window"]
     assert samples["train"]["application_date"].between(t0, t1).all()
+    # the fit cut the calibration sample at a new day: every row is in one sample
+    assert t1 < strategy.card_["calibration_window"][0]
+    assert len(samples["train"]) == strategy.card_["n_train"]
+    assert len(samples["calibration"]) == strategy.card_["n_calibration"]
+    ids = [set(s["application_id"]) for s in samples.values()]
+    assert not (ids[0] & ids[1]) and not (ids[1] & ids[2])
 
 
 def test_summary_intervals_and_stability(fitted, report):
