@@ -48,6 +48,9 @@ def feature_inputs(features: Iterable[str] | None = None) -> dict[str, list[str]
 
 def _pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
     """Normalise ``as_of`` to a frame of (uscc, as_of) pairs in the caller's order."""
+    if not isinstance(as_of, pd.DataFrame) and hasattr(as_of, "to_pandas") and hasattr(
+            as_of, "columns"):  # a polars DataFrame or pyarrow Table of pairs
+        as_of = as_of.to_pandas()
     if isinstance(as_of, pd.DataFrame):
         missing = {"uscc", "as_of"} - set(as_of.columns)
         if missing:
@@ -145,10 +148,10 @@ def build_features(
     ----------
     ds : TaxDataset
         Validated tax data. Missing tables are allowed: the features that read them are NaN.
-    as_of : date-like or pandas.DataFrame
+    as_of : date-like or DataFrame
         One date for every enterprise, or a frame with columns ``uscc`` and ``as_of`` (e.g.
         application dates) giving each row its own date; the same enterprise may appear with
-        several dates.
+        several dates. pandas, or anything with ``to_pandas()`` (polars, a pyarrow table).
     features : iterable of str, optional
         Feature ids to return (default: the whole catalog). Only their input columns are read.
     chunk_size : int

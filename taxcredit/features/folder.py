@@ -145,7 +145,7 @@ def build_features_folder(
     --------
     >>> import tempfile, taxcredit as tc
     >>> folder = tempfile.mkdtemp()
-    >>> tc.datasets.write_population(folder, n_enterprises=300, months=24, seed=3)
+    >>> _ = tc.datasets.write_population(folder, n_enterprises=300, months=24, seed=3)
     >>> X = tc.build_features_folder(folder, "2024-12-31", chunk_size=100)
     >>> X.shape[0]
     300

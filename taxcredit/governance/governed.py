@@ -60,6 +60,16 @@ def _fingerprint(values: pd.Series, key: bytes) -> str:
 
 
 
+def _book_usccs(book) -> pd.Series:
+    """Return the book's enterprises once each (codes, or a table of loans with ``uscc``)."""
+    if isinstance(book, pd.DataFrame):
+        if "uscc" not in book.columns:
+            raise ValueError(f"book: a table of loans needs a 'uscc' column (got "
+                             f"{list(book.columns)[:10]})")
+        book = book["uscc"]
+    return normalise_uscc(book).drop_duplicates().reset_index(drop=True)
+
+
 @dataclass
 class Governance:
     """A bank's governance settings for one actor.
@@ -534,8 +544,7 @@ class Governance:
 
         now = _now(now)
         dates = [pd.Timestamp(d) for d in dates]
-        usccs = normalise_uscc(book if book is not None else ds["enterprises"]["uscc"]) \
-            .drop_duplicates().reset_index(drop=True)
+        usccs = _book_usccs(book if book is not None else ds["enterprises"]["uscc"])
         last = pd.Series([max(dates) if dates else now] * len(usccs))
         pairs = pd.DataFrame({"uscc": usccs, "as_of": last})
         ok, reason = self.admit_pairs(pairs, "post_loan_monitoring", at=at, now=now,
@@ -597,8 +606,7 @@ class Governance:
             ent = ds["enterprises"]
             book = ent["uscc"] if "registration_date" not in ent else \
                 ent.loc[(ent["registration_date"] <= when).to_numpy(), "uscc"]
-        usccs = normalise_uscc(book["uscc"] if isinstance(book, pd.DataFrame) else book) \
-            .drop_duplicates().reset_index(drop=True)
+        usccs = _book_usccs(book)
         now = _now(now)
         admitted = self.admit(usccs, "post_loan_monitoring",
                               self._moments(pd.Series([when] * len(usccs)), at, now),

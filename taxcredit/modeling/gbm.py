@@ -42,6 +42,20 @@ _LGB_ZERO = float(np.float32(1e-35))
 _COMPILED_BLOCK = 65_536  # rows per call of the compiled predictor
 
 
+def _raise_not_numeric(df: pd.DataFrame, columns: list) -> None:
+    """Name the first numeric feature holding values that are not numbers, with examples."""
+    for c in columns:
+        v = pd.to_numeric(df[c], errors="coerce")
+        bad = v.isna() & df[c].notna()
+        if bad.any():
+            rows = df.index[bad.to_numpy()][:5].tolist()
+            values = df[c][bad].astype(str).unique()[:5].tolist()
+            raise TypeError(f"feature {c!r} is numeric (it was when the model was fitted) but "
+                            f"holds {int(bad.sum())} value(s) that are not numbers, e.g. "
+                            f"{values} in rows {rows}; convert them (missing: NaN)")
+    raise TypeError(f"features {columns[:10]} must be numbers")
+
+
 class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
     """Gradient-boosted trees (LightGBM) for PD, with monotone constraints.
 
@@ -118,12 +132,18 @@ class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
                 if not pd.api.types.is_numeric_dtype(dtype):
                     self.categories_[c] = sorted(set(category_keys(df[c].dropna())))
         if not self.categories_:
-            return df.to_numpy(dtype=float, na_value=np.nan)
+            try:
+                return df.to_numpy(dtype=float, na_value=np.nan)
+            except (TypeError, ValueError):
+                _raise_not_numeric(df, list(df.columns))
         out = {}
         for c in df.columns:
             s = df[c]
             if c not in self.categories_:
-                out[c] = s.to_numpy(dtype=float, na_value=np.nan)
+                try:
+                    out[c] = s.to_numpy(dtype=float, na_value=np.nan)
+                except (TypeError, ValueError):
+                    _raise_not_numeric(df, [c])
             else:
                 cats = [category_key(k) for k in self.categories_[c]]  # files saved before
                 text = pd.Series(np.nan, index=s.index, dtype=object)  # canonical keys
@@ -153,13 +173,14 @@ class GBMRiskModel(JSONMixin, ClassifierMixin, BaseEstimator):
         if self.monotone is None:
             return dict.fromkeys(names, 0)
         if isinstance(self.monotone, Mapping):
-            unknown = sorted(set(self.monotone) - set(names))
+            given = {str(k): v for k, v in self.monotone.items()}  # names are text, as columns
+            unknown = sorted(set(given) - set(names))
             if unknown:
                 raise ValueError(f"monotone names feature(s) {unknown} that X does not have")
-            bad = {k: v for k, v in self.monotone.items() if v not in (-1, 0, 1)}
+            bad = {k: v for k, v in given.items() if v not in (-1, 0, 1)}
             if bad:
                 raise ValueError(f"monotone values must be -1, 0 or 1, got {bad}")
-            out = {n: int(self.monotone.get(n, 0)) for n in names}
+            out = {n: int(given.get(n, 0)) for n in names}
         elif self.monotone == "auto":
             out = {}
             for n in names:

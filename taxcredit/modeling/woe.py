@@ -33,6 +33,11 @@ def _per_feature(value, name: str, default):
     return default if value is None else value
 
 
+def _str_keys(value):
+    """Key a per-feature mapping by text, as column names are (``{20: …}`` → ``{"20": …}``)."""
+    return {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else value
+
+
 def _frame(X, names_in=None) -> pd.DataFrame:
     """``X`` as a DataFrame (arrays get ``x0, x1, …`` or the fitted names)."""
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
@@ -84,11 +89,20 @@ def _scoring_frame(est, X, *, needed=None, what: str = "feature(s)",
     return df
 
 
+#: labels that name the *good* outcome: were one of them sorted last, scikit-learn's
+#: convention would make it the event (a PD of being good) — refused instead
+_NON_EVENT_LABELS = frozenset({
+    "good", "non-default", "nondefault", "non_default", "no default", "no_default",
+    "not default", "not_default", "performing", "paid", "repaid", "current", "normal", "ok",
+    "正常", "好", "良好", "未违约", "履约", "正常还款"})
+
+
 def _binary_y(y, n: int) -> np.ndarray:
     """Return the outcome as 0/1 floats.
 
     0/1 (or bool) as given; any other two labels in sorted order, the greater being the event
-    (as scikit-learn's classifiers take ``classes_[1]``).
+    (as scikit-learn's classifiers take ``classes_[1]``). Text labels whose last one names the
+    good outcome (``"bad"``/``"good"``: ``"good"`` would be the event) are refused.
     """
     if y is None:
         raise ValueError("WoEBinner requires y to be passed, but the target y is None: fit(X, y) "
@@ -111,6 +125,12 @@ def _binary_y(y, n: int) -> np.ndarray:
                          f"{kind}: {len(labels)} distinct values {[str(v) for v in labels[:6]]}")
     if arr.dtype.kind in "biuf" and set(labels.tolist()) <= {0, 1}:
         return arr.astype(float)
+    if len(labels) == 2 and str(labels[-1]).strip().lower() in _NON_EVENT_LABELS:
+        raise ValueError(
+            f"y holds the labels {[str(v) for v in labels]}: the event (1 = default) would be "
+            f"{str(labels[-1])!r}, the label sorted last (scikit-learn's convention), which "
+            f"names the good outcome. Pass y as 0/1 with 1 = default, e.g. "
+            f"(y == {str(labels[0])!r}).astype(int)")
     return (arr == labels[-1]).astype(float) if len(labels) == 2 else np.zeros(n)
 
 
@@ -201,19 +221,21 @@ class WoEBinner(JSONMixin, TransformerMixin, BaseEstimator):
         if len(set(names)) != len(names):
             raise ValueError("feature names must be unique")
         cats = self._categorical(df)
-        for name in (set(self.user_splits or {}) | set(self._dict_keys())) - set(names):
+        # per-feature parameters keyed like the columns (text), whatever the user's keys
+        trends, special_values = _str_keys(self.monotonic_trend), _str_keys(self.special_values)
+        user_splits = _str_keys(self.user_splits or {})
+        for name in (set(user_splits) | set(self._dict_keys())) - set(names):
             raise ValueError(f"a parameter names feature {name!r}, which X does not have")
 
-        def one(col: str) -> FeatureBins:
-            kind = "categorical" if col in cats else "numeric"
-            specials = (self.special_values.get(col)
-                        if isinstance(self.special_values, Mapping)
-                        else (self.special_values if kind == "numeric" else None))
-            return fit_bins(df[col], y, name=col, kind=kind, max_n_bins=self.max_n_bins,
+        def one(col) -> FeatureBins:
+            name = str(col)
+            kind = "categorical" if name in cats else "numeric"
+            specials = (special_values.get(name) if isinstance(special_values, Mapping)
+                        else (special_values if kind == "numeric" else None))
+            return fit_bins(df[col], y, name=name, kind=kind, max_n_bins=self.max_n_bins,
                             min_bin_size=self.min_bin_size, max_n_prebins=self.max_n_prebins,
-                            trend=_per_feature(self.monotonic_trend, col, "auto"),
-                            specials=specials,
-                            user_splits=(self.user_splits or {}).get(col),
+                            trend=_per_feature(trends, name, "auto"), specials=specials,
+                            user_splits=user_splits.get(name),
                             unseen=self.unseen, max_pvalue=self.max_pvalue)
 
         cols = list(df.columns)
@@ -228,9 +250,9 @@ class WoEBinner(JSONMixin, TransformerMixin, BaseEstimator):
         keys: set = set()
         for p in (self.monotonic_trend, self.special_values):
             if isinstance(p, Mapping):
-                keys |= set(p)
+                keys |= set(map(str, p))
         if isinstance(self.categorical_features, (list, tuple)):
-            keys |= set(self.categorical_features)
+            keys |= set(map(str, self.categorical_features))
         return keys
 
     def _categorical(self, df: pd.DataFrame) -> set[str]:
@@ -268,6 +290,7 @@ class WoEBinner(JSONMixin, TransformerMixin, BaseEstimator):
     def binning_table(self, feature: str) -> pd.DataFrame:
         """Return the binning table of one feature (counts, event rate, WoE, IV, share)."""
         check_is_fitted(self, "bins_")
+        feature = str(feature)  # column names are text once fitted
         if feature not in self.bins_:
             raise KeyError(f"no feature {feature!r}; fitted: {list(self.bins_)[:10]}…")
         return self.bins_[feature].table()

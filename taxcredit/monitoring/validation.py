@@ -10,6 +10,7 @@ reference sample, the scorecard's binning tables and the model card — as DataF
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -205,7 +206,14 @@ def validate(strategy: Strategy, ds: TaxDataset, samples: dict[str, pd.DataFrame
     """
     strategy._check_fitted()
     target = target or strategy.card_.get("target", "default_12m")
-    samples = samples if samples is not None else card_samples(strategy, ds, target)
+    if samples is None:
+        samples = card_samples(strategy, ds, target)
+        if samples and "out_of_time" not in samples:
+            warnings.warn(
+                f"validate: no matured application after the calibration window (ends "
+                f"{strategy.card_['calibration_window'][1]}), so no out-of-time sample — the "
+                "report covers the samples the model was fitted on only; fit with until= to "
+                "keep a later cohort out of time, or pass samples=", UserWarning, stacklevel=2)
     if not samples:
         raise ValueError("no samples to validate on")
     for name, s in samples.items():

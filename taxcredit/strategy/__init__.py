@@ -10,8 +10,8 @@ from .artifact import load_strategy, save_strategy
 from .limits import LimitPolicy
 from .rules import Rule, RuleError, evaluate_rules
 from .spec import StrategySpec
-from .strategy import DECISIONS, Strategy
+from .strategy import DECISIONS, Strategy, matured
 
 __all__ = ["DECISIONS", "LimitPolicy", "Rule", "RuleError", "Strategy", "StrategySpec",
-           "evaluate_rules", "load_strategy", "save_strategy"]
+           "evaluate_rules", "load_strategy", "matured", "save_strategy"]
 

@@ -128,6 +128,9 @@ def test_as_of_with_time_zone_or_mixed_iso_formats():
     pairs = pd.DataFrame({"uscc": [U, U], "as_of": ["2025-06-30", "2025-06-30 10:00"]})
     b = tc.build_features(ds, as_of=pairs)
     assert (b.index.get_level_values("as_of") == T("2025-06-30")).all()
+    import pyarrow as pa  # pairs from polars or Arrow: anything with to_pandas()
+
+    pd.testing.assert_frame_equal(tc.build_features(ds, as_of=pa.Table.from_pandas(pairs)), b)
 
 
 def test_as_of_layouts_are_never_guessed_day_or_month_first():

@@ -254,6 +254,14 @@ def test_training_validation_and_portfolio_use_authorised_data_only(tmp_path):
     rec = log.records()[-1]
     ent = ds["enterprises"][["uscc"]].assign(as_of=pd.Timestamp("2025-06-30"))
     assert rec["processed"] == int(authorised(ds["consents"], ent, "post_loan_monitoring").sum())
+    # a table of loans is a book, as for monitor(): its uscc column, not its column names
+    loans = ds["enterprises"][["uscc"]].head(400).assign(limit=100_000.0)
+    by_table = gov.portfolio(s, ds, dates, at="as_of", book=loans)
+    by_codes = gov.portfolio(s, ds, dates, at="as_of", book=loans["uscc"])
+    pd.testing.assert_frame_equal(by_table.grades, by_codes.grades)
+    assert log.records()[-1]["processed"] > 0
+    with pytest.raises(ValueError, match="needs a 'uscc' column"):
+        gov.portfolio(s, ds, dates, at="as_of", book=loans.rename(columns={"uscc": "id"}))
     with pytest.raises(ConsentError, match="none of the"):
         gov.portfolio(s, ds, dates, at="2040-01-01", now="2040-06-01")
     assert verify_log(tmp_path / "audit.jsonl").ok

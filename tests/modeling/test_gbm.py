@@ -196,3 +196,23 @@ def test_deterministic():
 @parametrize_with_checks([GBMRiskModel(n_estimators=20, min_child_samples=2)])
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_text_in_a_numeric_feature_is_named_with_its_rows():
+    from taxcredit.modeling import GBMRiskModel
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    y = (rng.random(400) < 0.3).astype(int)
+    model = GBMRiskModel(n_estimators=5).fit(X, y)
+    bad = X.head(4).astype(object)
+    bad.loc[2, "b"] = "n/a"
+    with pytest.raises(TypeError, match=r"feature 'b' is numeric .* 1 value\(s\) that are not "
+                                        r"numbers, e.g. \['n/a'\] in rows \[2\]"):
+        model.predict_proba(bad)
+    Xc = X.assign(c=rng.choice(["x", "y"], 400))  # the per-column path (with categories)
+    withcat = GBMRiskModel(n_estimators=5).fit(Xc, y)
+    badc = Xc.head(4).astype(object)
+    badc.loc[1, "a"] = "—"
+    with pytest.raises(TypeError, match=r"feature 'a' is numeric .* in rows \[1\]"):
+        withcat.predict_proba(badc)

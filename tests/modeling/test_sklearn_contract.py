@@ -64,7 +64,7 @@ def test_booleans_and_other_binary_labels_are_outcomes():
     X, y = _data(800)
     a = WoEBinner().fit(X, y).transform(X)
     assert np.array_equal(WoEBinner().fit(X, y.astype(bool)).transform(X), a)
-    labels = np.where(y == 1, "bad", "good")  # sorted: "good" > "bad" → "good" is the event
+    labels = np.where(y == 1, "early", "late")  # sorted: "late" is the event
     flipped = WoEBinner().fit(X, labels).transform(X)
     assert np.allclose(flipped, -a, atol=1e-9)  # IV is symmetric: same bins, WoE negated
 
@@ -74,3 +74,58 @@ def test_non_binary_or_missing_outcomes_are_refused(bad):
     X = pd.DataFrame({"a": np.arange(6.0)})
     with pytest.raises(ValueError, match=r"binary|NaN"):
         WoEBinner().fit(X, bad)
+
+
+@pytest.mark.parametrize("labels", [("bad", "good"), ("default", "non-default"),
+                                    ("违约", "正常"), ("Default", " Paid ")])
+def test_text_labels_naming_the_good_outcome_last_are_refused(labels):
+    """Sorted last, "good" would be the event: a PD of being good, scores upside down."""
+    from taxcredit.modeling import GBMRiskModel, PDCalibrator, SklearnRiskModel, WoEScorecard
+
+    X, y = _data(n=600)
+    bad, good = labels
+    text = pd.Series(np.where(y == 1, bad, good))
+    if sorted(labels)[-1] == bad:  # (违约 sorts after 正常: the convention is right there)
+        WoEScorecard().fit(X, text)
+        return
+    for est in (WoEBinner(), WoEScorecard(), GBMRiskModel(n_estimators=5),
+                SklearnRiskModel(LogisticRegression())):
+        Xn = X[["a", "b"]] if isinstance(est, SklearnRiskModel) else X
+        with pytest.raises(ValueError, match=rf"event \(1 = default\) would be .*{good.strip()}"
+                                             rf".*\(y == '{bad}'\)\.astype\(int\)"):
+            est.fit(Xn, text)
+    with pytest.raises(ValueError, match="names the good outcome"):
+        PDCalibrator().fit(np.linspace(0.01, 0.5, len(text)), text)
+
+
+def test_text_labels_in_scikit_learn_order_keep_their_meaning():
+    """"N"/"Y" (and 1/2 as in the German credit data) take the label sorted last as the event."""
+    from taxcredit.modeling import WoEScorecard
+
+    X, y = _data(n=800)
+    ref = WoEScorecard().fit(X, y).predict_proba(X)
+    for y_other in (np.where(y == 1, "Y", "N"), y + 1):
+        card = WoEScorecard().fit(X, y_other)
+        assert card.classes_[1] in ("Y", 2)
+        np.testing.assert_array_equal(card.predict_proba(X), ref)
+
+
+def test_parameters_may_name_non_text_columns_as_the_frame_does():
+    """A frame with integer column names: the per-feature parameters use the same keys."""
+    from taxcredit.modeling import GBMRiskModel
+
+    X, y = _data(n=1500)
+    X = X[["a", "b"]]
+    Xi = X.set_axis([10, 20], axis=1)
+    kw = dict(special_values={"20": [4.0]}, user_splits={"10": [0.0]},
+              monotonic_trend={"20": "ascending"})
+    ref = WoEBinner(**kw).fit(X.set_axis(["10", "20"], axis=1), y)
+    got = WoEBinner(special_values={20: [4.0]}, user_splits={10: [0.0]},
+                    monotonic_trend={20: "ascending"}).fit(Xi, y)
+    for name in ("10", "20"):
+        pd.testing.assert_frame_equal(got.binning_table(int(name)), ref.binning_table(name))
+    assert got.bins_["20"].labels()[-2] == "special 4.0" and got.bins_["10"].splits == (0.0,)
+    cat = WoEBinner(categorical_features=[20]).fit(Xi, y)
+    assert cat.bins_["20"].kind == "categorical"
+    gbm = GBMRiskModel(monotone={20: 1}, n_estimators=5).fit(Xi, y)
+    assert gbm.monotone_ == {"10": 0, "20": 1}

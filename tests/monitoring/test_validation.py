@@ -231,3 +231,14 @@ def test_excel_sheet_names_are_legal_and_unique_and_failures_leave_nothing(tmp_p
     with pytest.raises(ValueError):
         write_excel(Broken(), tmp_path / "broken.xlsx")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xlsx"]
+
+
+def test_no_out_of_time_sample_is_said_not_hidden(fitted):
+    """Fitted on every matured application, the card's windows leave nothing out of time."""
+    ds, strategy = fitted
+    apps = ds["applications"]
+    early = apps[apps["application_date"] <= strategy.card_["calibration_window"][1]]
+    ds_early = tc.TaxDataset({**ds.tables, "applications": early}, validated=True)
+    with pytest.warns(UserWarning, match=r"no out-of-time sample .* fit with until="):
+        rep = validate(strategy, ds_early, n_boot=5)
+    assert list(rep.grades) == ["train", "calibration"]

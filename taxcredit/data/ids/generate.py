@@ -83,6 +83,7 @@ def generate_uscc(rng: np.random.Generator, n: int, *, region_codes: Any = None)
 
     Examples
     --------
+    >>> from taxcredit.data.ids import uscc_valid_mask
     >>> codes = generate_uscc(np.random.default_rng(0), 3, region_codes=["440300"])
     >>> [c[:8] for c in codes], bool(uscc_valid_mask(codes).all())
     (['91440300', '91440300', '91440300'], True)

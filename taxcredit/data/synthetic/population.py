@@ -175,7 +175,7 @@ def make_population(
     >>> import taxcredit as tc
     >>> ds = tc.datasets.make_population(n_enterprises=200, months=36, seed=7)
     >>> sorted(ds.tables)[:3]
-    ['applications', 'cit_returns', 'credit_grades']
+    ['applications', 'cit_returns', 'consents']
     """
     cfg = PopulationConfig(n_enterprises=n_enterprises, months=months, seed=seed, end=end,
                            default_rate=default_rate, macro_shock=macro_shock,
