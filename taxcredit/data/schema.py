@@ -606,7 +606,7 @@ PAYMENTS = TableSchema(
     description=(
         "One row per tax liability (tax type × period): amount due, due date, and when it was "
         "paid. Unpaid at extraction: payment_date missing. Arrears at date t are the liabilities "
-        "due before t and not paid by t."
+        "due by t and not paid by t (data as known at the end of day t)."
     ),
     columns=(
         _uscc(),

@@ -66,6 +66,24 @@ def _pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
     return pd.DataFrame({"uscc": uscc, "as_of": dates})
 
 
+def _check_required_inputs(ds: TaxDataset, need: dict[str, list[str]]) -> None:
+    """Refuse tables lacking a required column the engine reads.
+
+    Validation adds absent optional columns; data nobody validated may lack either kind, and
+    only a required one is an error.
+    """
+    problems = []
+    for table, cols in need.items():
+        if table not in ds or table not in SCHEMAS:
+            continue
+        have = set(ds[table].columns)
+        required = {c.name for c in SCHEMAS[table].columns if c.required}
+        problems += [f"{table}.{c}" for c in cols if c in required and c not in have]
+    if problems:
+        raise TaxDataError(f"build_features: required column(s) {problems} are absent "
+                           "(see taxcredit.data.schema; ds.validate() reports every problem)")
+
+
 def _dates(raw: pd.Series) -> np.ndarray:
     """As-of dates as midnight ``datetime64[ns]`` (Beijing wall time for aware ones)."""
     dates = _read_dates(raw)
@@ -191,6 +209,7 @@ def build_features(
     pairs = _pairs(ds, as_of)
     # data minimisation: read only the declared inputs
     need = feature_inputs(None)  # every step runs; unused outputs are dropped below
+    _check_required_inputs(ds, need)
     if ds.n_enterprises <= chunk_size:  # one chunk, never copied: no need to slim columns
         slim = {t: ds[t] for t in need if t in ds}
     else:  # chunks copy rows: copy only the columns the features read

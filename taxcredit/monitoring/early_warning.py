@@ -175,7 +175,8 @@ def _arrears(ctx: _Context, p: dict) -> pd.DataFrame:
     pay = ctx.table("payments", "due_date")
     if pay.empty:
         return _empty()
-    unpaid = pay[(pay["due_date"] < ctx.as_of)
+    # as the feature arrears_now: due by the as-of day and not paid by its end
+    unpaid = pay[(pay["due_date"] <= ctx.as_of)
                  & (pay["payment_date"].isna() | (pay["payment_date"] > ctx.as_of))]
     if unpaid.empty:
         return _empty()
@@ -185,8 +186,15 @@ def _arrears(ctx: _Context, p: dict) -> pd.DataFrame:
     vat = ctx.table("vat_returns", "filing_date")
     year_ago = ctx.as_of - pd.DateOffset(months=12)
     recent = vat[vat["period_end"] > year_ago] if not vat.empty else vat
-    sales = (recent.groupby("uscc")["taxable_sales"].sum() / 12.0) if not recent.empty \
-        else pd.Series(dtype=float)
+    if recent.empty:
+        sales = pd.Series(dtype=float)
+    else:  # monthly sales: over the months the filed returns cover (a quarter is three)
+        covered = ((recent["period_end"].dt.year - recent["period_start"].dt.year) * 12
+                   + recent["period_end"].dt.month - recent["period_start"].dt.month + 1)
+        g = pd.DataFrame({"uscc": recent["uscc"].to_numpy(),
+                          "sales": recent["taxable_sales"].to_numpy(dtype=float),
+                          "months": covered.clip(lower=1).to_numpy()}).groupby("uscc")
+        sales = g["sales"].sum() / g["months"].sum()
     agg["monthly_sales"] = agg["uscc"].map(sales).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         agg["arrears_to_monthly_sales"] = np.where(agg["monthly_sales"] > 0,

@@ -317,3 +317,13 @@ def test_extra_tax_after_an_amended_return_is_a_liability_of_its_own():
     with pytest.raises(tc.TaxDataError, match="duplicate_key"):
         build({"enterprises": ent([U]), "payments": pay.drop(columns="voucher_id")},
               "2025-06-30")
+
+
+def test_a_required_input_column_absent_is_named_not_a_key_error():
+    months = pd.date_range("2024-01-31", "2025-05-31", freq="ME")
+    tables = {"enterprises": ent([U]).drop(columns="first_filing_date"),
+              "vat_returns": vat(U, months).drop(columns="due_date")}
+    ds = tc.TaxDataset(tables, validated=True)
+    with pytest.raises(tc.TaxDataError, match=r"required column\(s\) \['enterprises\."
+                                              r"first_filing_date', 'vat_returns\.due_date'\]"):
+        tc.build_features(ds, as_of="2025-06-30")

@@ -422,3 +422,39 @@ def test_an_as_of_with_a_time_of_day_is_its_day(as_of):
         timed = _fired(tables, code, as_of=as_of)
         pd.testing.assert_frame_equal(timed.reset_index(drop=True), day.reset_index(drop=True))
         assert _fired(CASES[code][2], code, as_of=as_of).empty
+
+
+@pytest.mark.parametrize("freq", ["monthly", "quarterly"])
+@pytest.mark.parametrize(("owed", "level"), [(9_500.0, "orange"), (10_500.0, "red")])
+def test_arrears_against_monthly_sales_over_the_months_filed(freq, owed, level):
+    """100,000 a month, filed monthly or quarterly: 10 % of it is 10,000, whatever the
+    frequency and however many of the year's returns are in (11 monthly, 3 quarterly)."""
+    if freq == "monthly":
+        sales = vat(months("2023-01-01", "2025-05-01"))
+    else:
+        sales = vat({str(q.date()): 300_000.0 for q in
+                     pd.date_range("2023-03-01", "2025-03-01", freq="QS-MAR")}, "quarterly")
+    hits = _fired({"vat_returns": sales, "payments": payments((owed, "2025-06-16", None))},
+                  "EW03")
+    assert hits["level"].tolist() == [level]
+    ratio = json.loads(hits["evidence"].iloc[0])["arrears_to_monthly_sales"]
+    assert ratio == pytest.approx(owed / 100_000.0)
+
+
+def test_arrears_on_their_due_day_agree_with_the_feature():
+    """Due on the as-of day and unpaid by its end: arrears for EW03 and for arrears_now."""
+    import taxcredit as tc
+
+    tables = {"vat_returns": vat(months("2024-06-01", "2025-05-01")),
+              "payments": payments((5_000.0, "2025-06-16", None))}
+    on_due_day = pd.Timestamp("2025-06-16")
+    assert _fired(tables, "EW03", as_of=on_due_day)["level"].tolist() == ["orange"]
+    ds = _ds(**tables)
+    ent = ds["enterprises"].assign(first_filing_date=d("2015-04-15"))
+    returns = tables["vat_returns"].assign(vat_payable=0.0, due_date=lambda t: t["filing_date"])
+    ds = tc.TaxDataset({**ds.tables, "enterprises": ent, "vat_returns": returns},
+                       validated=True)  # (hand-made rows: no warning wanted)
+    X = tc.build_features(ds, as_of=on_due_day, features=["arrears_now"])
+    assert X["arrears_now"].iloc[0] == 5_000.0
+    paid = {**tables, "payments": payments((5_000.0, "2025-06-16", "2025-06-16"))}
+    assert _fired(paid, "EW03", as_of=on_due_day).empty
