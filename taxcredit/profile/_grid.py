@@ -4,8 +4,10 @@ A grid is ``G`` quantiles of one indicator in one peer group at probabilities
 ``0, 1/(G-1), …, 1``. A value's percentile is read off its group's grid by linear
 interpolation between the grid points around it; a value equal to grid points takes the
 middle of their probabilities (mid-rank), so heavy ties such as "0 late filings" sit at the
-centre of their mass rather than at its bottom or top. Below the lowest grid point is 0,
-above the highest 100. The map is non-decreasing in the value.
+centre of their mass rather than at its bottom or top. The grid's points are rounded to
+:data:`SIGNIFICANT` digits, so a value that rounds to a grid point counts as equal to it.
+Below the lowest grid point is 0, above the highest 100. The map is non-decreasing in the
+value.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ __all__ = ["SIGNIFICANT", "group_quantiles", "percentile_in_grid"]
 #: Significant digits kept of each quantile: far finer than the grid's percentile steps, and
 #: a saved reference (shortest JSON numbers) reads back bit for bit.
 SIGNIFICANT = 4
+
+
+#: Half a unit in the last kept digit, relative to the number (at most 5e-4 at 4 digits).
+_HALF_UNIT = 0.5 * 10.0 ** (1 - SIGNIFICANT)
 
 
 def group_quantiles(codes: np.ndarray, values: np.ndarray, n_groups: int, min_size: int,
@@ -82,7 +88,23 @@ def percentile_in_grid(v: np.ndarray, grid: np.ndarray, g: np.ndarray, *,
         return (np.empty(0), np.empty(0)) if ties else np.empty(0)
     flat = np.ascontiguousarray(grid).ravel()
     first = g.astype(np.int64) * width
+    v = np.asarray(v, dtype=float)
     less = _count_below(flat, first, v, width, strict=True)  # grid points < v
+    # the grid holds quantiles rounded to SIGNIFICANT digits: a value that rounds to a grid
+    # point is that point (23/24 is the grid's 0.9583), else a tie most peers share would be
+    # read as a plain percentile. Only values near a grid point are rounded (cheap).
+    lo = flat[first + np.clip(less - 1, 0, width - 1)]
+    hi = flat[first + np.clip(less, 0, width - 1)]
+    near = np.flatnonzero((np.abs(v - lo) <= _HALF_UNIT * np.abs(lo))
+                          | (np.abs(hi - v) <= _HALF_UNIT * np.abs(hi)))
+    if len(near):
+        rounded = round_significant(v[near])
+        onto = ((rounded == lo[near]) | (rounded == hi[near])) & (rounded != v[near])
+        moved = near[onto]
+        if len(moved):
+            v = v.copy()
+            v[moved] = rounded[onto]
+            less[moved] = _count_below(flat, first[moved], v[moved], width, strict=True)
     upto = less.copy()  # grid points <= v: more only where v equals a grid point
     at = flat[first + np.minimum(less, width - 1)]
     tie = np.flatnonzero((less < width) & (at == v))

@@ -12,6 +12,8 @@ from taxcredit.profile._grid import group_quantiles, percentile_in_grid, round_s
 def _slow_percentile(v: float, row: list[float]) -> float:
     """Percentile of v in one sorted grid row, one value at a time, by the definition."""
     w = len(row)
+    r = float(f"{v:.4g}")  # the grid's 4 significant digits: rounding onto a point is a tie
+    v = r if r in row else v
     tied = [k for k, q in enumerate(row) if q == v]
     if tied:
         return 100.0 * (tied[0] + tied[-1]) / 2 / (w - 1)
@@ -79,3 +81,16 @@ def test_tie_share_counts_the_grid_points_equal_to_the_value():
     np.testing.assert_allclose(tied, [0.4, 0.1, 0.0, 0.0])
     np.testing.assert_allclose(pct, percentile_in_grid(np.array([0.0, 2.0, 2.5, 7.0]), grid,
                                                        np.zeros(4, int)))
+
+
+def test_a_value_rounding_to_a_grid_point_is_tied_with_it():
+    """23/24 of the peers' months active: the grid holds 0.9583, the value 0.958333…"""
+    values = np.r_[np.full(70, 23 / 24), np.linspace(0.1, 0.9, 30)]
+    _, grid = group_quantiles(np.zeros(100, int), values, 1, min_size=1, points=21)
+    pct, tied = percentile_in_grid(np.array([23 / 24, 0.95, 0.9584]), grid, np.zeros(3, int),
+                                   ties=True)
+    row = list(grid[0])
+    assert 23 / 24 not in row and 0.9583 in row
+    first, last = row.index(0.9583), len(row) - 1 - row[::-1].index(0.9583)
+    assert pct[0] == 100.0 * (first + last) / 2 / 20 and tied[0] == (last - first + 1) / 21
+    assert tied[1] == 0.0 and tied[2] == 0.0 and pct[1] < pct[0] < pct[2]
