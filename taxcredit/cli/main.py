@@ -366,7 +366,9 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     if usccs:
         as_of = pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp(args.as_of)})
     prof = gov.profile(ds, as_of, strategy=strategy, purpose=args.purpose, lang=args.lang,
-                       detail=args.detail, at=_consent_at(args.consent_at))
+                       detail=args.detail, at=_consent_at(args.consent_at),
+                       # named enterprises are compared with the folder's, not each other
+                       reference_as_of=args.as_of if usccs and strategy is None else None)
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix in _CHARTS:
         from ..profile import chart

@@ -444,20 +444,46 @@ class Governance:
     # ------------------------------------------------------------------ profile
     def profile(self, ds: TaxDataset, as_of, *, strategy: Strategy | None = None,
                 profiler=None, purpose: str = "credit_assessment", lang: str = "zh",
-                detail: bool = False, at=None, now=None) -> pd.DataFrame:
+                detail: bool = False, reference_as_of=None, at=None,
+                now=None) -> pd.DataFrame:
         """:func:`~taxcredit.profile.build_profiles` for the pairs with live consent.
 
         Without a ``strategy`` or ``profiler`` the reference is fitted on the authorised
-        enterprises themselves (the others' data are not read). Rows without consent stay,
-        without scores; ``consent`` says why.
+        enterprises themselves (the others' data are not read) — or, with
+        ``reference_as_of``, on every authorised enterprise of ``ds`` registered by that
+        date (to profile a few enterprises against the whole book). Rows without consent
+        stay, without scores; ``consent`` says why.
         """
+        from ..features import build_features
         from ..profile import Profiler, build_profiles, needed_features, profiler_for
+        from ..profile.build import registered_pairs
 
         if profiler is None and strategy is not None:
             profiler = profiler_for(strategy)
+        if reference_as_of is not None and profiler is not None:
+            raise ValueError("reference_as_of fits a reference: give it without a strategy "
+                             "or profiler")
         pairs = _pairs(ds, as_of)
         need = needed_features(profiler if profiler is not None else Profiler())
         now = _now(now)
+        reference = "strategy" if profiler is not None else \
+            "the authorised enterprises themselves"
+        if reference_as_of is not None:
+            peers = _pairs(None, registered_pairs(ds, reference_as_of))
+            ok_ref, _ = self.admit_pairs(peers, purpose, tables=tables_read(need), at=at,
+                                         now=now)
+            if not ok_ref.any():
+                from ..errors import ConsentError
+
+                raise ConsentError(f"no enterprise of the data is authorised for {purpose} "
+                                   f"at {reference_as_of}: there is no reference to compare "
+                                   "with")
+            ref = peers[ok_ref].reset_index(drop=True)
+            profiler = Profiler().fit(build_features(
+                only_tables(ds.select(ref["uscc"].unique()), tables_read(need)), as_of=ref,
+                features=need))
+            reference = (f"the {int(ok_ref.sum()):,} authorised enterprises of the data at "
+                         f"{pd.Timestamp(ref['as_of'].iloc[0]).date()}")
         ok, reason = self.admit_pairs(pairs, purpose, tables=tables_read(need), at=at,
                                       now=now)
         keep = pairs[ok].reset_index(drop=True)
@@ -466,10 +492,9 @@ class Governance:
                     ] if ok.any() else []
         out = place(computed, pairs, ok)
         out["consent"] = reason
-        self._audit(event="profile", purpose=purpose,
-                    reference="strategy" if profiler is not None else "the authorised "
-                    "enterprises themselves", processed=int(ok.sum()),
-                    not_processed=int((~ok).sum()), **self._ids(pairs["uscc"]))
+        self._audit(event="profile", purpose=purpose, reference=reference,
+                    processed=int(ok.sum()), not_processed=int((~ok).sum()),
+                    **self._ids(pairs["uscc"]))
         return self._finish(out)
 
     # ------------------------------------------------------------------ model development

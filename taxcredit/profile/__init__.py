@@ -16,9 +16,10 @@ from .build import (
     join_profiles,
     needed_features,
     profiler_for,
+    registered_pairs,
 )
 from .profiler import LEVELS, Profiler
 
 __all__ = ["ATTACHMENT", "DIMENSIONS_OUT", "LEVELS", "Profiler", "build_profiles",
            "decide_with_profiles", "fit_reference", "join_profiles", "needed_features",
-           "profiler_for"]
+           "profiler_for", "registered_pairs"]

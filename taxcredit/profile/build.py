@@ -8,17 +8,20 @@ hashed in the model card), so a profile taken today compares with the portfolio'
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..data import TaxDataset
 from ..errors import ArtifactError, TaxDataError
 from ..features import DIMENSIONS, build_features
+from ..features.engine import as_of_dates
 from ..strategy import Strategy
 from ..strategy.strategy import matured
 from .profiler import LEVELS, Profiler
 
 __all__ = ["ATTACHMENT", "DIMENSIONS_OUT", "build_profiles", "decide_with_profiles",
-           "fit_reference", "join_profiles", "needed_features", "profiler_for"]
+           "fit_reference", "join_profiles", "needed_features", "profiler_for",
+           "registered_pairs"]
 
 #: Name of the strategy attachment holding the fitted reference.
 ATTACHMENT = "profile_reference"
@@ -26,6 +29,30 @@ ATTACHMENT = "profile_reference"
 DIMENSIONS_OUT = (*((f"score_{d}", "double") for d in DIMENSIONS), ("profile_score", "double"),
                   ("strengths", "string"), ("weaknesses", "string"),
                   *((f"peer_{d}", "double") for d in DIMENSIONS))
+
+
+def registered_pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
+    """(uscc, as_of) pairs of the enterprises registered by one as-of date.
+
+    An enterprise registered later did not exist then: it has no profile at that date and
+    is no one's peer (without ``registration_date`` every enterprise counts).
+    """
+    day = as_of_dates([as_of])[0]
+    ent = ds["enterprises"]
+    known = (ent["registration_date"] <= day).to_numpy() if "registration_date" in ent \
+        else np.ones(len(ent), dtype=bool)
+    return pd.DataFrame({"uscc": ent["uscc"].to_numpy()[known], "as_of": day})
+
+
+def _registered(ds: TaxDataset, index: pd.MultiIndex) -> np.ndarray:
+    """Whether each (uscc, as_of) row's enterprise was registered by its date."""
+    ent = ds["enterprises"]
+    if "registration_date" not in ent:
+        return np.ones(len(index), dtype=bool)
+    reg = pd.Series(ent["registration_date"].to_numpy(), index=ent["uscc"].astype(str))
+    reg = reg[~reg.index.duplicated()]
+    when = reg.reindex(index.get_level_values(0).astype(str)).to_numpy()
+    return ~(when > index.get_level_values(1).to_numpy())  # unknown date: kept
 
 
 def needed_features(profiler: Profiler) -> list[str]:
@@ -99,7 +126,8 @@ def build_profiles(ds: TaxDataset, as_of, *, strategy: Strategy | None = None,
         Use the reference this strategy carries.
     profiler : Profiler, optional
         Use this fitted profiler. With neither, the reference is fitted on the enterprises
-        being profiled (a portfolio compared with itself).
+        being profiled (a portfolio compared with itself), each only at a date it was
+        registered by (an enterprise that did not exist yet is no one's peer).
     lang : {"zh", "en"}
     detail : bool
         Add each indicator's oriented peer percentile (``pct_<indicator>``) and its value
@@ -120,8 +148,8 @@ def build_profiles(ds: TaxDataset, as_of, *, strategy: Strategy | None = None,
     if own:
         profiler = Profiler()
     X = build_features(ds, as_of=as_of, features=needed_features(profiler))
-    if own:
-        profiler.fit(X)
+    if own:  # peers are the enterprises that existed at their date
+        profiler.fit(X[_registered(ds, X.index)])
     return _profile_frame(profiler, X, lang=lang, detail=detail)
 
 

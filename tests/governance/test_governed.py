@@ -213,6 +213,16 @@ def test_features_and_profiles_only_for_authorised_pairs(world, tmp_path):
     recs = log.records()
     assert [r["event"] for r in recs] == ["features", "profile"]
     assert recs[0]["processed"] == 25 and recs[0]["not_processed"] == 15
+    # a few enterprises against every authorised one of the data at a date
+    three = gov.profile(ds, pairs.head(3), lang="en", now=NOW, reference_as_of=AS_OF)
+    rec = log.records()[-1]
+    assert rec["reference"].startswith("the ") and "authorised enterprises of the data" in \
+        rec["reference"]
+    every = gov.profile(ds, AS_OF, lang="en", now=NOW)
+    np.testing.assert_allclose(three["profile_score"].to_numpy(),
+                               every.loc[three.index, "profile_score"].to_numpy())
+    with pytest.raises(ValueError, match="reference_as_of fits a reference"):
+        gov.profile(ds, pairs.head(3), profiler=tc.profile.Profiler(), reference_as_of=AS_OF)
     masked = Governance(reg, actor="a").features(ds, pairs, features=["tax_12m"], now=NOW)
     assert masked.index.get_level_values(0).str.contains("*", regex=False).all()
     assert masked["uscc_key"].nunique() == 40

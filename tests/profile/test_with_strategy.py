@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -149,3 +150,30 @@ def test_cli_profile_table_chart_and_errors(setup, tmp_path, capsys):
     assert main(["profile", "--data", str(data), "--as-of", AS_OF, "--strategy",
                  "sme_scorecard", "--out", str(tmp_path / "z.csv")]) == 1
     assert "no profile reference" in capsys.readouterr().err
+
+
+def test_an_enterprise_not_yet_registered_is_no_ones_peer(setup):
+    _, ds, _, _ = setup
+    ent = ds["enterprises"]
+    later = ent["registration_date"] > pd.Timestamp(AS_OF)
+    assert later.any()
+    every = tc.build_profiles(ds, AS_OF, lang="en")
+    existing = tc.build_profiles(ds.select(ent.loc[~later, "uscc"]), AS_OF, lang="en")
+    got = every.loc[existing.index, "profile_score"]
+    np.testing.assert_array_equal(got.to_numpy(), existing["profile_score"].to_numpy())
+
+
+def test_cli_profile_of_named_enterprises_compares_them_with_the_folder(setup, tmp_path):
+    data, _, _, _ = setup
+    whole, few = tmp_path / "whole.csv", tmp_path / "few.csv"
+    common = ["--data", str(data), "--as-of", AS_OF, "--consent-at", "as-of", "--unmasked",
+              "--lang", "en"]
+    assert main(["profile", *common, "--out", str(whole)]) == 0
+    table = pd.read_csv(whole, dtype={"uscc": str})
+    named = table.loc[table["consent"] == "ok", "uscc"].head(2).tolist()
+    assert main(["profile", *common, "--uscc", *named, "--out", str(few)]) == 0
+    two = pd.read_csv(few, dtype={"uscc": str}).set_index("uscc")
+    want = table.set_index("uscc").loc[named]
+    np.testing.assert_allclose(two["profile_score"].to_numpy(),
+                               want["profile_score"].to_numpy())
+    assert (two["strengths"] == want["strengths"]).all()
