@@ -116,15 +116,37 @@ class _Context:
         return ev[keep.to_numpy()]
 
     def grades(self) -> pd.DataFrame:
-        """Grade records known at as-of, in the order they took effect per enterprise."""
+        """Grade records known at as-of, by year and then the date each took effect.
+
+        The grade in force at a moment is the latest year's record (as revised) among those
+        in effect by then. ``previous_grade`` / ``previous_rank`` are the grade in force
+        just before a record took effect, and ``in_force`` says whether the record itself
+        became the grade in force (a revision of an earlier year does not, once a later
+        year's grade is out) — for the records that took effect within the lookback (the
+        changes the rules report; older ones: missing and False).
+        """
         g = self.table("credit_grades", "effective_date")
         if g.empty:
             return g
         g = g.sort_values(["uscc", "year", "effective_date"], kind="mergesort")
-        g = g.assign(rank=g["grade"].astype(str).map(_GRADE_RANK).astype(float))
-        g["previous_grade"] = g.groupby("uscc", sort=False)["grade"].shift().astype(object)
-        g["previous_rank"] = g.groupby("uscc", sort=False)["rank"].shift()
-        return g
+        g = g.assign(rank=g["grade"].astype(str).map(_GRADE_RANK).astype(float),
+                     _row=np.arange(len(g)))
+        # every (record, earlier-effective record) pair of an enterprise: few per enterprise
+        left = g.loc[g["effective_date"] > self.since, ["uscc", "effective_date", "_row"]]
+        right = g[["uscc", "effective_date", "_row", "grade", "rank"]].rename(
+            columns={"effective_date": "eff_j", "_row": "row_j"})
+        pairs = left.merge(right, on="uscc")
+        before = pairs[pairs["eff_j"] < pairs["effective_date"]]
+        # the grade in force before record i: the latest (year, date) of those — rows are in
+        # that order, so the highest row number
+        prev = before.sort_values(["_row", "row_j"], kind="mergesort").groupby(
+            "_row", sort=False).tail(1).set_index("_row")
+        g["previous_grade"] = prev["grade"].reindex(g["_row"]).astype(object).to_numpy()
+        g["previous_rank"] = prev["rank"].reindex(g["_row"]).to_numpy()
+        upto = pairs[pairs["eff_j"] <= pairs["effective_date"]]
+        current = upto.groupby("_row")["row_j"].max()
+        g["in_force"] = (current.reindex(g["_row"]).to_numpy() == g["_row"].to_numpy())
+        return g.drop(columns="_row")
 
 
 def _hits(df: pd.DataFrame, level, date_col: str, evidence: list[str]) -> pd.DataFrame:
@@ -159,8 +181,12 @@ def _grade_d(ctx: _Context, p: dict) -> pd.DataFrame:
     parts = []
     g = ctx.grades()
     if not g.empty:
-        now = g.groupby("uscc", sort=False).tail(1)
+        now = g.groupby("uscc", sort=False).tail(1)  # the grade in force at as-of
         d = now[now["grade"].astype(str) == "D"]
+        # a revision of an earlier year to D (动态调整) is a D event too, in force or not
+        revised = g[(g["grade"].astype(str) == "D") & (g["effective_date"] > ctx.since)
+                    & ~g.index.isin(d.index)]
+        d = pd.concat([d, revised])
         parts.append(_hits(d.assign(reason="grade_D"), p["level"], "effective_date",
                            ["reason", "grade", "year", "effective_date"]))
     since = ctx.as_of - pd.DateOffset(months=p["listing_months"])
@@ -275,18 +301,23 @@ def _zero_sales(ctx: _Context, p: dict) -> pd.DataFrame:
     span = (g["last"].dt.year * 12 + g["last"].dt.month) - \
         (g["first"].dt.year * 12 + g["first"].dt.month) + 1
     hit_m = g[(g["returns"] == n) & (span == n) & (g["sales"] == 0)]
+    # a quarterly filer: enough consecutive zero quarters to cover the months (3 → one)
+    k = -(-n // 3)
     quarterly = v[v["filing_frequency"].astype(str) == "quarterly"].groupby(
-        "uscc", sort=False).tail(1)
+        "uscc", sort=False).tail(k)
+    quarterly = quarterly.assign(abs_sales=quarterly["taxable_sales"].abs())
+    q = quarterly.groupby("uscc", sort=False).agg(
+        returns=("period_end", "size"), first=("period_start", "min"),
+        last=("period_end", "max"), sales=("abs_sales", "sum"))
+    q_span = (q["last"].dt.year * 12 + q["last"].dt.month) - \
+        (q["first"].dt.year * 12 + q["first"].dt.month) + 1
+    hit_q = q[(q["returns"] == k) & (q_span == 3 * k) & (q["sales"] == 0)]
     last_any = v.groupby("uscc", sort=False).tail(1).set_index("uscc")["period_end"]
-    hit_q = quarterly[(quarterly["taxable_sales"] == 0)
-                      & (quarterly["period_end"].to_numpy()
-                         == last_any.reindex(quarterly["uscc"]).to_numpy())]
     df = pd.concat([
         pd.DataFrame({"uscc": hit_m.index, "zero_from": hit_m["first"].to_numpy(),
                       "zero_to": hit_m["last"].to_numpy()}),
-        pd.DataFrame({"uscc": hit_q["uscc"].to_numpy(),
-                      "zero_from": hit_q["period_start"].to_numpy(),
-                      "zero_to": hit_q["period_end"].to_numpy()})], ignore_index=True)
+        pd.DataFrame({"uscc": hit_q.index, "zero_from": hit_q["first"].to_numpy(),
+                      "zero_to": hit_q["last"].to_numpy()})], ignore_index=True)
     # only a run that is still the latest filed period (a later return with sales clears it)
     df = df[df["zero_to"].to_numpy() == last_any.reindex(df["uscc"]).to_numpy()]
     return _hits(df, p["level"], "zero_to", ["zero_from", "zero_to"])
@@ -382,8 +413,8 @@ def _downgrade(ctx: _Context, p: dict) -> pd.DataFrame:
     g = ctx.grades()
     if g.empty:
         return _empty()
-    new = g[(g["effective_date"] > ctx.since) & (g["rank"] > g["previous_rank"])
-            & (g["grade"].astype(str) != "D")]  # to D: EW02
+    new = g[(g["effective_date"] > ctx.since) & g["in_force"]
+            & (g["rank"] > g["previous_rank"]) & (g["grade"].astype(str) != "D")]  # to D: EW02
     level = np.where(new["grade"].astype(str) == "C", p["level_to_c"], p["level"])
     new = new.assign(grade=new["grade"].astype(str))
     return _hits(new, level, "effective_date", ["previous_grade", "grade", "year",
@@ -494,7 +525,14 @@ def _stale(ctx: _Context, p: dict) -> pd.DataFrame:
         if not t.empty:
             latest = pd.concat([latest, t.groupby("uscc")[known].max()], axis=1).max(axis=1)
     df = pd.DataFrame({"uscc": ctx.usccs, "latest_data": latest.reindex(ctx.usccs).to_numpy()})
-    df["days_stale"] = (ctx.as_of - df["latest_data"]).dt.days
+    # no data yet: silent since registration (a firm registered 10 days ago owes nothing yet)
+    ent = ctx.table("enterprises", "registration_date")
+    registered = pd.Series(pd.NaT, index=ctx.usccs, dtype="datetime64[ns]")
+    if not ent.empty:
+        registered = ent.drop_duplicates("uscc").set_index("uscc")["registration_date"] \
+            .reindex(ctx.usccs)
+    since = df["latest_data"].fillna(pd.Series(registered.to_numpy(), index=df.index))
+    df["days_stale"] = (ctx.as_of - since).dt.days
     # a filer whose latest return is the last one due has nothing newer to send (a quarterly
     # filer without a monthly invoice feed can be 3 months "old" and up to date)
     vat = ctx.table("vat_returns", "filing_date")
@@ -503,9 +541,9 @@ def _stale(ctx: _Context, p: dict) -> pd.DataFrame:
         last = _latest_returns(vat)
         up_to_date = last["period_end"] >= _last_due_end(ctx.as_of, last["filing_frequency"])
         current = up_to_date.reindex(ctx.usccs, fill_value=False)
-    stale = df["latest_data"].isna() | (df["days_stale"] > p["days"])
+    stale = since.isna() | (df["days_stale"] > p["days"])
     hit = df[stale.to_numpy() & ~current.to_numpy(dtype=bool)]
-    hit = hit.assign(trigger=hit["latest_data"].fillna(ctx.as_of))
+    hit = hit.assign(trigger=since[hit.index].fillna(ctx.as_of))
     return _hits(hit, p["level"], "trigger", ["latest_data", "days_stale"])
 
 
@@ -517,7 +555,8 @@ def _repair(ctx: _Context, p: dict) -> pd.DataFrame:
                            ["reason", "event_date"]))
     g = ctx.grades()
     if not g.empty:
-        up = g[(g["effective_date"] > ctx.since) & (g["rank"] < g["previous_rank"])]
+        up = g[(g["effective_date"] > ctx.since) & g["in_force"]
+               & (g["rank"] < g["previous_rank"])]
         up = up.assign(reason="grade_upgrade", grade=up["grade"].astype(str))
         parts.append(_hits(up, p["level"], "effective_date",
                            ["reason", "previous_grade", "grade", "effective_date"]))
@@ -608,6 +647,12 @@ class WarningConfig:
                         isinstance(v, bool) or not isinstance(v, (int, float))
                         or not np.isfinite(v)):
                     raise ValueError(f"{where} rules.{code}.{k}: a number, got {v!r}")
+                if isinstance(default, int) and not isinstance(default, bool):
+                    least = 0 if k == "grace_days" else 1  # a count of months or days
+                    if float(v) != int(v) or v < least:
+                        raise ValueError(f"{where} rules.{code}.{k}: a whole number of "
+                                         f"{'days' if 'days' in k else 'months'} >= {least}, "
+                                         f"got {v!r}")
 
     @classmethod
     def from_params(cls, d: dict | None) -> WarningConfig:
@@ -622,7 +667,11 @@ class WarningConfig:
 
     def params(self, code: str) -> dict:
         """Return the rule's parameters: its defaults with this bank's overrides."""
-        return {**RULES[code].params, **(self.rules or {}).get(code, {})}
+        given = (self.rules or {}).get(code, {})
+        defaults = RULES[code].params
+        return {**defaults, **{k: int(v) if isinstance(defaults[k], int)
+                               and not isinstance(defaults[k], bool) else v
+                               for k, v in given.items()}}  # 3.0 from TOML: 3
 
     def active(self) -> list[str]:
         """Return the codes of the rules that run."""

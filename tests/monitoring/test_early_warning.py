@@ -233,6 +233,10 @@ def test_thresholds_levels_and_rules_are_data():
     ({"lookback_days": 0}, "lookback_days"),
     ({"rules": {"EW17": {"days": "forty"}}}, "a number"),
     ({"window": 3}, "unknown setting"),
+    ({"rules": {"EW05": {"months": 2.5}}}, r"EW05\.months: a whole number of months >= 1"),
+    ({"rules": {"EW05": {"months": 0}}}, "a whole number of months >= 1"),
+    ({"rules": {"EW03": {"red_months": 1.5}}}, "a whole number of months"),
+    ({"rules": {"EW04": {"grace_days": -1}}}, "a whole number of days >= 0"),
 ])
 def test_bad_configuration_is_refused(config, match):
     with pytest.raises(ValueError, match=match):
@@ -458,3 +462,58 @@ def test_arrears_on_their_due_day_agree_with_the_feature():
     assert X["arrears_now"].iloc[0] == 5_000.0
     paid = {**tables, "payments": payments((5_000.0, "2025-06-16", "2025-06-16"))}
     assert _fired(paid, "EW03", as_of=on_due_day).empty
+
+
+GRADE_RULES = ("EW02", "EW09", "EW18")
+
+
+@pytest.mark.parametrize("lookback", [31, 90])
+def test_an_earlier_year_revised_to_d_is_a_d_event_and_no_upgrade(lookback):
+    """动态调整: 2023 B, then 2024 B (April), then 2023 revised to D (June)."""
+    tables = {"credit_grades": grades((2023, "B", "2024-04-20"), (2024, "B", "2025-04-20"),
+                                      (2023, "D", "2025-06-10"))}
+    alerts = early_warnings(_ds(**tables), AS_OF, book=[U],
+                            config={"lookback_days": lookback})
+    alerts = alerts[alerts["rule"].isin(GRADE_RULES)]
+    assert alerts["rule"].tolist() == ["EW02"]
+    ev = json.loads(alerts["evidence"].iloc[0])
+    assert ev["year"] == 2023 and ev["effective_date"] == "2025-06-10"
+
+
+def test_a_revision_of_an_earlier_year_is_not_a_change_of_the_grade_in_force():
+    """2024's C is in force; 2023 revised from B to A later changes nothing now."""
+    tables = {"credit_grades": grades((2023, "B", "2024-04-20"), (2024, "C", "2025-04-20"),
+                                      (2023, "A", "2025-06-10"))}
+    alerts = early_warnings(_ds(**tables), AS_OF, book=[U], config={"lookback_days": 90})
+    alerts = alerts[alerts["rule"].isin(GRADE_RULES)]
+    assert alerts["rule"].tolist() == ["EW09"]  # the April downgrade B → C only
+    assert json.loads(alerts["evidence"].iloc[0])["previous_grade"] == "B"
+
+
+@pytest.mark.parametrize(("registered", "fires"), [("2025-06-20", False), ("2025-03-22", True)])
+def test_no_data_yet_is_stale_only_once_the_firm_is_old_enough(registered, fires):
+    ds = _ds()
+    ds = TaxDataset({"enterprises": ds["enterprises"].assign(registration_date=d(registered))})
+    hits = early_warnings(ds, AS_OF, book=[U])
+    hits = hits[hits["rule"] == "EW17"]
+    assert len(hits) == int(fires)
+    if fires:
+        ev = json.loads(hits["evidence"].iloc[0])
+        assert ev["days_stale"] == (AS_OF - d(registered)).days == 100
+        assert "latest_data" not in ev  # nothing ever came
+
+
+def test_zero_sales_months_count_a_quarter_as_three():
+    """months = 6: two zero quarters in a row for a quarterly filer, six zero months."""
+    six = {"rules": {"EW05": {"months": 6.0}}}  # a whole number written as a float (TOML)
+    assert WarningConfig.from_params(six).params("EW05")["months"] == 6
+    one_zero_q = vat({"2024-09-01": 300.0, "2024-12-01": 300.0, "2025-03-01": 0.0},
+                     "quarterly")
+    two_zero_q = vat({"2024-09-01": 300.0, "2024-12-01": 0.0, "2025-03-01": 0.0}, "quarterly")
+    assert _fired({"vat_returns": one_zero_q}, "EW05", config=six).empty
+    hit = _fired({"vat_returns": two_zero_q}, "EW05", config=six)
+    assert json.loads(hit["evidence"].iloc[0])["zero_from"] == "2024-10-01"
+    assert not _fired({"vat_returns": one_zero_q}, "EW05").empty  # the default: 3 months
+    months6 = vat({**months("2024-10-01", "2024-11-01"), **months("2024-12-01", "2025-05-01",
+                                                                  0.0)})
+    assert not _fired({"vat_returns": months6}, "EW05", config=six).empty
