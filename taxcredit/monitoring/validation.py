@@ -68,14 +68,18 @@ class ValidationReport:
     scores: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Every table by a sheet-friendly name (≤ 31 characters)."""
+        """Every table by name (``grades_<sample>``, ``gains_<sample>``, ``bins_<feature>``…).
+
+        Names are whole, so two samples never share one; the Excel workbook shortens them to
+        legal, unique sheet names.
+        """
         out = {"summary": self.summary, "stability": self.stability}
         for name, t in self.grades.items():
-            out[f"grades_{name}"[:31]] = t
+            out[f"grades_{name}"] = t
         for name, t in self.gains.items():
-            out[f"gains_{name}"[:31]] = t
+            out[f"gains_{name}"] = t
         for feat, t in self.binning.items():
-            out[f"bins_{feat}"[:31]] = t
+            out[f"bins_{feat}"] = t
         card = pd.DataFrame({"item": list(self.card), "value": [
             v if isinstance(v, (str, int, float)) else str(v) for v in self.card.values()]})
         out["model_card"] = card

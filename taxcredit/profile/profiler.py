@@ -61,12 +61,16 @@ def _orient(pct: np.ndarray, direction: str) -> np.ndarray:
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Row-wise weighted mean over the non-missing entries (NaN when none).
 
-    Summed row by row (not a matrix product, whose BLAS blocking depends on the number of
-    rows): a row's score is the same bit for bit however the rows are batched.
+    Added column by column, left to right (not a matrix product, whose BLAS blocking
+    depends on the number of rows, nor ``sum(axis=1)``, whose pairwise order depends on the
+    array's layout): a row's score is the same bit for bit however the rows are batched.
     """
     ok = ~np.isnan(values)
-    num = (np.where(ok, values, 0.0) * weights).sum(axis=1)
-    den = (ok * weights).sum(axis=1)
+    num = np.zeros(len(values))
+    den = np.zeros(len(values))
+    for j in range(values.shape[1]):
+        num += np.where(ok[:, j], values[:, j], 0.0) * weights[j]
+        den += ok[:, j] * weights[j]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 

@@ -242,3 +242,20 @@ def test_no_out_of_time_sample_is_said_not_hidden(fitted):
     with pytest.warns(UserWarning, match=r"no out-of-time sample .* fit with until="):
         rep = validate(strategy, ds_early, n_boot=5)
     assert list(rep.grades) == ["train", "calibration"]
+
+
+def test_samples_sharing_a_long_prefix_keep_their_own_tables(fitted, tmp_path):
+    import openpyxl
+
+    ds, strategy = fitted
+    apps = card_samples(strategy, ds)["out_of_time"]
+    half = len(apps) // 2
+    samples = {"out_of_time_applications_branch_north": apps.iloc[:half],
+               "out_of_time_applications_branch_south": apps.iloc[half:]}
+    rep = validate(strategy, ds, samples, n_boot=5)
+    tables = rep.tables()
+    for name, s in samples.items():
+        assert tables[f"grades_{name}"]["n"].sum() == len(s)
+    book = openpyxl.load_workbook(rep.to_excel(tmp_path / "r.xlsx"), read_only=True)
+    grade_sheets = [n for n in book.sheetnames if n.startswith("grades_")]
+    assert len(grade_sheets) == 2 and all(len(n) <= 31 for n in book.sheetnames)

@@ -92,6 +92,10 @@ def test_adding_enterprises_after_fitting_changes_no_profile(population, fitted)
     one = fitted.profile(X.head(20))
     more = fitted.profile(pd.concat([X.head(20), X.tail(500)]))
     pd.testing.assert_frame_equal(more.head(20), one)
+    # one row at a time: the same bits (a 1-row array sums in another order than a batch)
+    alone = pd.concat([fitted.profile(X.iloc[[i]], text=False) for i in range(40)])
+    batch = fitted.profile(X.head(40), text=False)
+    pd.testing.assert_frame_equal(alone, batch, check_exact=True)
 
 
 def test_credit_history_score_relates_to_defaults(fitted):
