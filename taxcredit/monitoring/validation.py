@@ -224,6 +224,9 @@ def validate(strategy: Strategy, ds: TaxDataset, samples: dict[str, pd.DataFrame
         missing = sorted({"uscc", "application_date", target} - set(s.columns))
         if missing:
             raise ValueError(f"sample {name!r} lacks column(s) {missing}")
+        if not s[target].notna().any():
+            raise ValueError(f"sample {name!r} has no application with a known {target} "
+                             f"({len(s)} row(s)): nothing to validate on")
     reference = reference or next(iter(samples))
     if reference not in samples:
         raise ValueError(f"reference {reference!r} is not one of the samples {list(samples)}")

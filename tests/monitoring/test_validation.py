@@ -259,3 +259,11 @@ def test_samples_sharing_a_long_prefix_keep_their_own_tables(fitted, tmp_path):
     book = openpyxl.load_workbook(rep.to_excel(tmp_path / "r.xlsx"), read_only=True)
     grade_sheets = [n for n in book.sheetnames if n.startswith("grades_")]
     assert len(grade_sheets) == 2 and all(len(n) <= 31 for n in book.sheetnames)
+
+
+def test_an_empty_sample_is_named(fitted):
+    ds, strategy = fitted
+    apps = card_samples(strategy, ds)["out_of_time"]
+    with pytest.raises(ValueError, match=r"sample 'branch' has no application with a known "
+                                         r"default_12m \(0 row\(s\)\)"):
+        validate(strategy, ds, {"all": apps, "branch": apps.iloc[:0]}, n_boot=5)
