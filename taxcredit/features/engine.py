@@ -14,7 +14,7 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from ..data import TaxDataset
-from ..data.coerce import _parse_text_dates
+from ..data.coerce import _parse_text_dates, empty_column
 from ..data.schema import SCHEMAS
 from ..errors import TaxDataError, UnknownNameError
 from . import balance, entity, history, network, operations, tax
@@ -69,8 +69,8 @@ def _pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
 def _check_required_inputs(ds: TaxDataset, need: dict[str, list[str]]) -> None:
     """Refuse tables lacking a required column the engine reads.
 
-    Validation adds absent optional columns; data nobody validated may lack either kind, and
-    only a required one is an error.
+    Validation adds absent optional columns (and so does the engine, for data nobody
+    validated); only an absent required one is an error.
     """
     problems = []
     for table, cols in need.items():
@@ -82,6 +82,21 @@ def _check_required_inputs(ds: TaxDataset, need: dict[str, list[str]]) -> None:
     if problems:
         raise TaxDataError(f"build_features: required column(s) {problems} are absent "
                            "(see taxcredit.data.schema; ds.validate() reports every problem)")
+
+
+def _with_optional_columns(tables: dict[str, pd.DataFrame], need: dict[str, list[str]]
+                           ) -> dict[str, pd.DataFrame]:
+    """Add the optional input columns a table lacks as all-missing, as validation does."""
+    out = dict(tables)
+    for table, df in tables.items():
+        if table not in SCHEMAS:
+            continue
+        absent = [c for c in need.get(table, ()) if c not in df.columns]
+        if absent:
+            schema = SCHEMAS[table]
+            out[table] = df.assign(**{c: empty_column(schema.column(c), df.index)
+                                      for c in absent})
+    return out
 
 
 def _dates(raw: pd.Series) -> np.ndarray:
@@ -215,6 +230,7 @@ def build_features(
     else:  # chunks copy rows: copy only the columns the features read
         slim = {t: ds[t][[c for c in cols if c in ds[t].columns]] for t, cols in need.items()
                 if t in ds}
+    slim = _with_optional_columns(slim, need)
     if not ds.validated:
         warnings.warn("build_features: the dataset has not been validated, so its rows are "
                       "taken as they are (a repeated extract would be counted twice, a row of "

@@ -568,7 +568,8 @@ class Governance:
         from ..monitoring import monitor_portfolio
 
         now = _now(now)
-        dates = [pd.Timestamp(d) for d in dates]
+        dates = list(dates)  # days, Beijing, as monitor_portfolio reads them
+        dates = [pd.Timestamp(d) for d in as_of_dates(dates)] if dates else []
         usccs = _book_usccs(book if book is not None else ds["enterprises"]["uscc"])
         last = pd.Series([max(dates) if dates else now] * len(usccs))
         pairs = pd.DataFrame({"uscc": usccs, "as_of": last})

@@ -125,10 +125,13 @@ class _Context:
         year's grade is out) — for the records that took effect within the lookback (the
         changes the rules report; older ones: missing and False).
         """
+        if "_grades" in self._cache:
+            return self._cache["_grades"]
         g = self.table("credit_grades", "effective_date")
         if g.empty:
             return g
-        g = g.sort_values(["uscc", "year", "effective_date"], kind="mergesort")
+        g = g.sort_values(["uscc", "year", "effective_date"], kind="mergesort") \
+            .reset_index(drop=True)  # positions, whatever index the table came with
         g = g.assign(rank=g["grade"].astype(str).map(_GRADE_RANK).astype(float),
                      _row=np.arange(len(g)))
         # every (record, earlier-effective record) pair of an enterprise: few per enterprise
@@ -146,7 +149,8 @@ class _Context:
         upto = pairs[pairs["eff_j"] <= pairs["effective_date"]]
         current = upto.groupby("_row")["row_j"].max()
         g["in_force"] = (current.reindex(g["_row"]).to_numpy() == g["_row"].to_numpy())
-        return g.drop(columns="_row")
+        self._cache["_grades"] = g = g.drop(columns="_row")
+        return g
 
 
 def _hits(df: pd.DataFrame, level, date_col: str, evidence: list[str]) -> pd.DataFrame:
@@ -183,9 +187,13 @@ def _grade_d(ctx: _Context, p: dict) -> pd.DataFrame:
     if not g.empty:
         now = g.groupby("uscc", sort=False).tail(1)  # the grade in force at as-of
         d = now[now["grade"].astype(str) == "D"]
-        # a revision of an earlier year to D (动态调整) is a D event too, in force or not
-        revised = g[(g["grade"].astype(str) == "D") & (g["effective_date"] > ctx.since)
-                    & ~g.index.isin(d.index)]
+        # an earlier year revised to D (动态调整) within the window is a D event too, while
+        # that year's grade is still D (a D repaired since is EW18's, not a D)
+        year_now = g["uscc"].map(now.set_index("uscc")["year"])
+        latest = g.groupby(["uscc", "year"], sort=False).tail(1)
+        revised = latest[(latest["grade"].astype(str) == "D")
+                         & (latest["effective_date"] > ctx.since)
+                         & (latest["year"] < year_now[latest.index])]
         d = pd.concat([d, revised])
         parts.append(_hits(d.assign(reason="grade_D"), p["level"], "effective_date",
                            ["reason", "grade", "year", "effective_date"]))

@@ -327,3 +327,15 @@ def test_a_required_input_column_absent_is_named_not_a_key_error():
     with pytest.raises(tc.TaxDataError, match=r"required column\(s\) \['enterprises\."
                                               r"first_filing_date', 'vat_returns\.due_date'\]"):
         tc.build_features(ds, as_of="2025-06-30")
+
+
+def test_absent_optional_inputs_read_as_missing_as_validation_makes_them():
+    pop = tc.datasets.make_population(n_enterprises=300, months=36, seed=4)
+    cut = {"events": ["amount"], "invoices": ["top1_share", "top5_share", "counterparty_hhi"]}
+    lacking = tc.TaxDataset({t: df.drop(columns=[c for c in cut.get(t, ()) if c in df])
+                             for t, df in pop.tables.items()}, validated=True)
+    emptied = tc.TaxDataset({t: df.assign(**{c: np.nan for c in cut.get(t, ())
+                                              if c in df and df[c].dtype.kind == "f"})
+                             for t, df in pop.tables.items()}, validated=True)
+    pd.testing.assert_frame_equal(tc.build_features(lacking, as_of="2025-06-30"),
+                                  tc.build_features(emptied, as_of="2025-06-30"))

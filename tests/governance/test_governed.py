@@ -268,9 +268,11 @@ def test_training_validation_and_portfolio_use_authorised_data_only(tmp_path):
     # a table of loans is a book, as for monitor(): its uscc column, not its column names
     loans = ds["enterprises"][["uscc"]].head(400).assign(limit=100_000.0)
     by_table = gov.portfolio(s, ds, dates, at="as_of", book=loans)
-    by_codes = gov.portfolio(s, ds, dates, at="as_of", book=loans["uscc"])
+    by_codes = gov.portfolio(s, ds, [f"{d} 18:00" for d in dates], at="as_of",
+                             book=loans["uscc"])
     pd.testing.assert_frame_equal(by_table.grades, by_codes.grades)
     assert log.records()[-1]["processed"] > 0
+    assert log.records()[-1]["dates"] == dates  # the days monitored, as audited
     with pytest.raises(ValueError, match="needs a 'uscc' column"):
         gov.portfolio(s, ds, dates, at="as_of", book=loans.rename(columns={"uscc": "id"}))
     with pytest.raises(ConsentError, match="none of the"):

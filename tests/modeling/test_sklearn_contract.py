@@ -77,7 +77,7 @@ def test_non_binary_or_missing_outcomes_are_refused(bad):
 
 
 @pytest.mark.parametrize("labels", [("bad", "good"), ("default", "non-default"),
-                                    ("违约", "正常"), ("Default", " Paid ")])
+                                    ("违约", "正常"), ("Default", "Paid "), ("bad", "Good")])
 def test_text_labels_naming_the_good_outcome_last_are_refused(labels):
     """Sorted last, "good" would be the event: a PD of being good, scores upside down."""
     from taxcredit.modeling import GBMRiskModel, PDCalibrator, SklearnRiskModel, WoEScorecard
@@ -86,7 +86,10 @@ def test_text_labels_naming_the_good_outcome_last_are_refused(labels):
     bad, good = labels
     text = pd.Series(np.where(y == 1, bad, good))
     if sorted(labels)[-1] == bad:  # (违约 sorts after 正常: the convention is right there)
-        WoEScorecard().fit(X, text)
+        card = WoEScorecard().fit(X, text)
+        assert card.classes_[1] == bad
+        np.testing.assert_array_equal(card.predict_proba(X),
+                                      WoEScorecard().fit(X, y).predict_proba(X))
         return
     for est in (WoEBinner(), WoEScorecard(), GBMRiskModel(n_estimators=5),
                 SklearnRiskModel(LogisticRegression())):

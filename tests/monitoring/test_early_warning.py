@@ -517,3 +517,26 @@ def test_zero_sales_months_count_a_quarter_as_three():
     months6 = vat({**months("2024-10-01", "2024-11-01"), **months("2024-12-01", "2025-05-01",
                                                                   0.0)})
     assert not _fired({"vat_returns": months6}, "EW05", config=six).empty
+
+
+@pytest.mark.parametrize("rows", [
+    ((2023, "B", "2024-04-20"), (2024, "D", "2025-06-05"), (2024, "B", "2025-06-25")),
+    ((2023, "B", "2024-04-20"), (2024, "D", "2025-04-01"), (2024, "B", "2025-04-11")),
+])
+def test_a_d_already_reversed_is_no_d_event(rows):
+    """A D corrected (appeal, repair) within the window: EW18's upgrade, not a red EW02."""
+    alerts = early_warnings(_ds(credit_grades=grades(*rows)), AS_OF, book=[U],
+                            config={"lookback_days": 120})
+    assert "EW02" not in alerts["rule"].tolist()
+
+
+def test_grade_rules_do_not_depend_on_the_tables_index():
+    """Frames concatenated per enterprise repeat index labels: each keeps its own alert."""
+    u2 = "91110000600037341L"
+    a = grades((2023, "B", "2024-04-20"), (2024, "B", "2025-04-20"), (2023, "D", "2025-06-10"))
+    b = grades((2024, "D", "2025-04-20")).assign(uscc=u2)
+    ent = _ds()["enterprises"]
+    ds = TaxDataset({"enterprises": pd.concat([ent, ent.assign(uscc=u2)], ignore_index=True),
+                     "credit_grades": pd.concat([a, b])})  # index 0, 1, 2, 0
+    alerts = early_warnings(ds, AS_OF, book=[U, u2])
+    assert sorted(alerts.loc[alerts["rule"] == "EW02", "uscc"]) == sorted([U, u2])
