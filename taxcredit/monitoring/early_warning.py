@@ -122,8 +122,7 @@ class _Context:
         in effect by then. ``previous_grade`` / ``previous_rank`` are the grade in force
         just before a record took effect, and ``in_force`` says whether the record itself
         became the grade in force (a revision of an earlier year does not, once a later
-        year's grade is out) — for the records that took effect within the lookback (the
-        changes the rules report; older ones: missing and False).
+        year's grade is out).
         """
         if "_grades" in self._cache:
             return self._cache["_grades"]
@@ -132,24 +131,25 @@ class _Context:
             return g
         g = g.sort_values(["uscc", "year", "effective_date"], kind="mergesort") \
             .reset_index(drop=True)  # positions, whatever index the table came with
-        g = g.assign(rank=g["grade"].astype(str).map(_GRADE_RANK).astype(float),
-                     _row=np.arange(len(g)))
-        # every (record, earlier-effective record) pair of an enterprise: few per enterprise
-        left = g.loc[g["effective_date"] > self.since, ["uscc", "effective_date", "_row"]]
-        right = g[["uscc", "effective_date", "_row", "grade", "rank"]].rename(
-            columns={"effective_date": "eff_j", "_row": "row_j"})
-        pairs = left.merge(right, on="uscc")
-        before = pairs[pairs["eff_j"] < pairs["effective_date"]]
-        # the grade in force before record i: the latest (year, date) of those — rows are in
-        # that order, so the highest row number
-        prev = before.sort_values(["_row", "row_j"], kind="mergesort").groupby(
-            "_row", sort=False).tail(1).set_index("_row")
-        g["previous_grade"] = prev["grade"].reindex(g["_row"]).astype(object).to_numpy()
-        g["previous_rank"] = prev["rank"].reindex(g["_row"]).to_numpy()
-        upto = pairs[pairs["eff_j"] <= pairs["effective_date"]]
-        current = upto.groupby("_row")["row_j"].max()
-        g["in_force"] = (current.reindex(g["_row"]).to_numpy() == g["_row"].to_numpy())
-        self._cache["_grades"] = g = g.drop(columns="_row")
+        g = g.assign(rank=g["grade"].astype(str).map(_GRADE_RANK).astype(float))
+        # rows are in (year, date) order, so the grade in force by a moment is the highest
+        # row among the records in effect by then: a running maximum over the dates
+        row = np.arange(len(g))
+        by_date = pd.DataFrame({"uscc": g["uscc"].to_numpy(), "eff": g["effective_date"]
+                                .to_numpy(), "row": row}).sort_values(
+            ["uscc", "eff", "row"], kind="mergesort")
+        by_date["top"] = by_date.groupby("uscc", sort=False)["row"].cummax()
+        upto = by_date.groupby(["uscc", "eff"], sort=False)["top"].last()  # in effect by then
+        before = upto.groupby(level=0, sort=False).shift()  # by the previous date
+        key = pd.MultiIndex.from_arrays([g["uscc"].to_numpy(), g["effective_date"].to_numpy()])
+        prev_row = before.reindex(key).to_numpy()
+        has_prev = ~np.isnan(prev_row)
+        take = np.where(has_prev, prev_row, 0).astype(np.int64)
+        g["previous_grade"] = np.where(has_prev, g["grade"].astype(object).to_numpy()[take],
+                                       None)
+        g["previous_rank"] = np.where(has_prev, g["rank"].to_numpy()[take], np.nan)
+        g["in_force"] = upto.reindex(key).to_numpy() == row
+        self._cache["_grades"] = g
         return g
 
 
