@@ -294,32 +294,35 @@ def _filing_stop(ctx: _Context, p: dict) -> pd.DataFrame:
     return _hits(df, df["level"], "trigger_date", ["missing_period", "last_filed_period"])
 
 
+def _zero_run(v: pd.DataFrame, frequency: str, returns: int, months: int,
+              first: str) -> pd.DataFrame:
+    """Return the filers whose latest returns are a run of zero sales.
+
+    Filers of ``frequency`` whose last ``returns`` returns cover ``months`` consecutive months,
+    all with zero sales; per uscc the run's ``first`` (from the column ``first``) and ``last``
+    period end.
+    """
+    tail = v[v["filing_frequency"].astype(str) == frequency].groupby(
+        "uscc", sort=False).tail(returns)
+    tail = tail.assign(abs_sales=tail["taxable_sales"].abs())
+    g = tail.groupby("uscc", sort=False).agg(
+        returns=("period_end", "size"), first=(first, "min"),
+        last=("period_end", "max"), sales=("abs_sales", "sum"))
+    span = (g["last"].dt.year * 12 + g["last"].dt.month) - \
+        (g["first"].dt.year * 12 + g["first"].dt.month) + 1
+    return g[(g["returns"] == returns) & (span == months) & (g["sales"] == 0)]
+
+
 def _zero_sales(ctx: _Context, p: dict) -> pd.DataFrame:
     vat = ctx.table("vat_returns", "filing_date")
     if vat.empty:
         return _empty()
     v = vat.sort_values(["uscc", "period_end"], kind="mergesort")
     n = p["months"]
-    monthly = v[v["filing_frequency"].astype(str) == "monthly"].groupby(
-        "uscc", sort=False).tail(n)
-    monthly = monthly.assign(abs_sales=monthly["taxable_sales"].abs())
-    g = monthly.groupby("uscc", sort=False).agg(
-        returns=("period_end", "size"), first=("period_end", "min"),
-        last=("period_end", "max"), sales=("abs_sales", "sum"))
-    span = (g["last"].dt.year * 12 + g["last"].dt.month) - \
-        (g["first"].dt.year * 12 + g["first"].dt.month) + 1
-    hit_m = g[(g["returns"] == n) & (span == n) & (g["sales"] == 0)]
+    hit_m = _zero_run(v, "monthly", n, n, "period_end")
     # a quarterly filer: enough consecutive zero quarters to cover the months (3 → one)
     k = -(-n // 3)
-    quarterly = v[v["filing_frequency"].astype(str) == "quarterly"].groupby(
-        "uscc", sort=False).tail(k)
-    quarterly = quarterly.assign(abs_sales=quarterly["taxable_sales"].abs())
-    q = quarterly.groupby("uscc", sort=False).agg(
-        returns=("period_end", "size"), first=("period_start", "min"),
-        last=("period_end", "max"), sales=("abs_sales", "sum"))
-    q_span = (q["last"].dt.year * 12 + q["last"].dt.month) - \
-        (q["first"].dt.year * 12 + q["first"].dt.month) + 1
-    hit_q = q[(q["returns"] == k) & (q_span == 3 * k) & (q["sales"] == 0)]
+    hit_q = _zero_run(v, "quarterly", k, 3 * k, "period_start")
     last_any = v.groupby("uscc", sort=False).tail(1).set_index("uscc")["period_end"]
     df = pd.concat([
         pd.DataFrame({"uscc": hit_m.index, "zero_from": hit_m["first"].to_numpy(),
