@@ -66,36 +66,26 @@ def _pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
     return pd.DataFrame({"uscc": uscc, "as_of": dates})
 
 
-def _check_required_inputs(ds: TaxDataset, need: dict[str, list[str]]) -> None:
-    """Refuse tables lacking a required column the engine reads.
+def _complete_inputs(tables: dict[str, pd.DataFrame], need: dict[str, list[str]]
+                     ) -> dict[str, pd.DataFrame]:
+    """Add the optional input columns a table lacks as all-missing, as validation does.
 
-    Validation adds absent optional columns (and so does the engine, for data nobody
-    validated); only an absent required one is an error.
+    Data nobody validated may lack columns; an absent required one is a
+    :class:`~taxcredit.TaxDataError` naming every such ``table.column``.
     """
-    problems = []
-    for table, cols in need.items():
-        if table not in ds or table not in SCHEMAS:
-            continue
-        have = set(ds[table].columns)
-        required = {c.name for c in SCHEMAS[table].columns if c.required}
-        problems += [f"{table}.{c}" for c in cols if c in required and c not in have]
-    if problems:
-        raise TaxDataError(f"build_features: required column(s) {problems} are absent "
-                           "(see taxcredit.data.schema; ds.validate() reports every problem)")
-
-
-def _with_optional_columns(tables: dict[str, pd.DataFrame], need: dict[str, list[str]]
-                           ) -> dict[str, pd.DataFrame]:
-    """Add the optional input columns a table lacks as all-missing, as validation does."""
-    out = dict(tables)
+    out, problems = dict(tables), []
     for table, df in tables.items():
         if table not in SCHEMAS:
             continue
+        schema = SCHEMAS[table]
         absent = [c for c in need.get(table, ()) if c not in df.columns]
+        problems += [f"{table}.{c}" for c in absent if schema.column(c).required]
         if absent:
-            schema = SCHEMAS[table]
             out[table] = df.assign(**{c: empty_column(schema.column(c), df.index)
-                                      for c in absent})
+                                      for c in absent if not schema.column(c).required})
+    if problems:
+        raise TaxDataError(f"build_features: required column(s) {problems} are absent "
+                           "(see taxcredit.data.schema; ds.validate() reports every problem)")
     return out
 
 
@@ -224,13 +214,12 @@ def build_features(
     pairs = _pairs(ds, as_of)
     # data minimisation: read only the declared inputs
     need = feature_inputs(None)  # every step runs; unused outputs are dropped below
-    _check_required_inputs(ds, need)
     if ds.n_enterprises <= chunk_size:  # one chunk, never copied: no need to slim columns
         slim = {t: ds[t] for t in need if t in ds}
     else:  # chunks copy rows: copy only the columns the features read
         slim = {t: ds[t][[c for c in cols if c in ds[t].columns]] for t, cols in need.items()
                 if t in ds}
-    slim = _with_optional_columns(slim, need)
+    slim = _complete_inputs(slim, need)
     if not ds.validated:
         warnings.warn("build_features: the dataset has not been validated, so its rows are "
                       "taken as they are (a repeated extract would be counted twice, a row of "
