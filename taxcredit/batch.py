@@ -25,7 +25,7 @@ from joblib import Parallel, delayed
 from .data.stream import iter_folder
 from .errors import ArtifactError
 from .features import feature_inputs
-from .features.engine import as_of_dates, build_features
+from .features.engine import as_of_date, build_features
 from .governance import Governance, consent_reasons, merge_refusals, tables_read
 from .governance.consent import normalise_uscc
 from .governance.masking import conceal
@@ -181,7 +181,7 @@ def score_folder(strategy_dir, data, as_of, out, *, chunk_size: int = 25_000, n_
     parts = _parts_dir(out)
     if profile:  # fail now, not in a worker: the strategy must carry a reference
         profiler_for(load_strategy(strategy_dir))
-    as_of = str(pd.Timestamp(as_of_dates([as_of])[0]).date())  # the engine's date
+    as_of = str(as_of_date(as_of).date())  # the engine's date
     refused = pairs = None
     consent = governed = None
     if governance is not None:

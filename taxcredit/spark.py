@@ -33,7 +33,7 @@ from .data import TaxDataset
 from .data.schema import SCHEMAS
 from .features import build_features as _build_features
 from .features import feature_ids
-from .features.engine import as_of_dates
+from .features.engine import as_of_date
 from .governance import Governance, consent_reasons, merge_refusals
 from .governance.consent import normalise_uscc
 from .governance.masking import conceal
@@ -179,7 +179,7 @@ def score(tables: Mapping[str, object], strategy, as_of, *, lang: str = "zh",
     wide, names = _wide(tables)
     spark = wide.sparkSession
     shared = spark.sparkContext.broadcast(files)
-    as_of = str(pd.Timestamp(as_of_dates([as_of])[0]).date())  # as the engine reads it
+    as_of = str(as_of_date(as_of).date())  # as the engine reads it
     need = strategy.spec.needed_features()
     if profiler is not None:
         need = list(dict.fromkeys([*need, *needed_features(profiler)]))
@@ -344,7 +344,7 @@ def build_features(tables: Mapping[str, object], as_of, *, features=None,
     schema = "uscc string, as_of date, " + ", ".join(
         f"{f} {'string' if kinds[f] == 'category' else 'double'}" for f in ids)
     wide, names = _wide(tables)
-    as_of = str(pd.Timestamp(as_of_dates([as_of])[0]).date())  # as the engine reads it
+    as_of = str(as_of_date(as_of).date())  # as the engine reads it
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:

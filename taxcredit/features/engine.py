@@ -21,7 +21,7 @@ from . import balance, entity, history, network, operations, tax
 from .catalog import FEATURES, feature_ids
 from .context import Context
 
-__all__ = ["as_of_dates", "build_features", "feature_inputs"]
+__all__ = ["as_of_date", "as_of_dates", "build_features", "feature_inputs"]
 
 _STEPS = (operations.compute, network.compute, tax.compute, history.compute, balance.compute,
           entity.compute)
@@ -134,6 +134,11 @@ def as_of_dates(raw) -> np.ndarray:
     Raises :class:`~taxcredit.TaxDataError` for unreadable or missing dates.
     """
     return _dates(pd.Series(raw) if not isinstance(raw, pd.Series) else raw)
+
+
+def as_of_date(raw) -> pd.Timestamp:
+    """Read one as-of date as the engine keys it (the day, Beijing wall time)."""
+    return pd.Timestamp(as_of_dates([raw])[0])
 
 
 def _is_datetime(s: pd.Series) -> bool:

@@ -25,7 +25,7 @@ from ..data import TaxDataset
 from ..data.ids import mask_uscc_array
 from ..errors import AccessRefused, TaxDataError
 from ..features import feature_inputs
-from ..features.engine import as_of_dates
+from ..features.engine import as_of_date, as_of_dates
 from ..strategy import Strategy
 from .audit import AuditLog
 from .breaker import CircuitBreaker
@@ -568,8 +568,7 @@ class Governance:
         from ..monitoring import monitor_portfolio
 
         now = _now(now)
-        dates = list(dates)  # days, Beijing, as monitor_portfolio reads them
-        dates = [pd.Timestamp(d) for d in as_of_dates(dates)] if dates else []
+        dates = [pd.Timestamp(d) for d in as_of_dates(list(dates))]  # days, as monitored
         usccs = _book_usccs(book if book is not None else ds["enterprises"]["uscc"])
         last = pd.Series([max(dates) if dates else now] * len(usccs))
         pairs = pd.DataFrame({"uscc": usccs, "as_of": last})
@@ -625,7 +624,7 @@ class Governance:
         """
         from ..monitoring import WarningConfig, early_warnings
 
-        when = pd.Timestamp(as_of_dates([as_of])[0])
+        when = as_of_date(as_of)
         if isinstance(book, pd.DataFrame) and "uscc" not in book.columns:
             raise TaxDataError(f"book: needs a uscc column (got {list(book.columns)})")
         if book is None:  # every enterprise registered by the as-of date

@@ -32,7 +32,7 @@ import pandas as pd
 from ..data import TaxDataset
 from ..data.calendar import due_dates
 from ..data.schema import SCHEMAS
-from ..features.engine import as_of_dates
+from ..features.engine import as_of_date
 from ._book import book_codes
 
 __all__ = ["LEVELS", "RULES", "WarningConfig", "WarningRule", "early_warnings"]
@@ -153,6 +153,11 @@ class _Context:
         return g
 
 
+def _month_no(dates: pd.Series) -> pd.Series:
+    """Months since year 0 (``year * 12 + month``): month arithmetic on date columns."""
+    return dates.dt.year * 12 + dates.dt.month
+
+
 def _hits(df: pd.DataFrame, level, date_col: str, evidence: list[str]) -> pd.DataFrame:
     """Alerts from the rows of ``df``: one level (or a level per row) and the evidence."""
     if df.empty:
@@ -223,8 +228,7 @@ def _arrears(ctx: _Context, p: dict) -> pd.DataFrame:
     if recent.empty:
         sales = pd.Series(dtype=float)
     else:  # monthly sales: over the months the filed returns cover (a quarter is three)
-        covered = ((recent["period_end"].dt.year - recent["period_start"].dt.year) * 12
-                   + recent["period_end"].dt.month - recent["period_start"].dt.month + 1)
+        covered = _month_no(recent["period_end"]) - _month_no(recent["period_start"]) + 1
         g = pd.DataFrame({"uscc": recent["uscc"].to_numpy(),
                           "sales": recent["taxable_sales"].to_numpy(dtype=float),
                           "months": covered.clip(lower=1).to_numpy()}).groupby("uscc")
@@ -308,8 +312,7 @@ def _zero_run(v: pd.DataFrame, frequency: str, returns: int, months: int,
     g = tail.groupby("uscc", sort=False).agg(
         returns=("period_end", "size"), first=(first, "min"),
         last=("period_end", "max"), sales=("abs_sales", "sum"))
-    span = (g["last"].dt.year * 12 + g["last"].dt.month) - \
-        (g["first"].dt.year * 12 + g["first"].dt.month) + 1
+    span = _month_no(g["last"]) - _month_no(g["first"]) + 1
     return g[(g["returns"] == returns) & (span == months) & (g["sales"] == 0)]
 
 
@@ -352,12 +355,11 @@ def _sales_drop(ctx: _Context, p: dict) -> pd.DataFrame:
     vat = ctx.table("vat_returns", "filing_date")
     if vat.empty:
         return _empty()
-    end_m = vat["period_end"].dt.year * 12 + vat["period_end"].dt.month
-    start_m = vat["period_start"].dt.year * 12 + vat["period_start"].dt.month
+    end_m, start_m = _month_no(vat["period_end"]), _month_no(vat["period_start"])
     last = _latest_returns(vat)
     due_end = _last_due_end(ctx.as_of, last["filing_frequency"])
-    due_m = (due_end.dt.year * 12 + due_end.dt.month).fillna(0).astype(int)
-    last_m = last["period_end"].dt.year * 12 + last["period_end"].dt.month
+    due_m = _month_no(due_end).fillna(0).astype(int)
+    last_m = _month_no(last["period_end"])
     anchor = np.maximum(last_m.to_numpy(), due_m.to_numpy())
     anchor = pd.Series(anchor, index=last.index)
     lag = vat["uscc"].map(anchor).to_numpy() - end_m.to_numpy()  # months before the anchor
@@ -752,7 +754,7 @@ def early_warnings(ds: TaxDataset, as_of, *, book=None, config: WarningConfig | 
     if lang not in ("zh", "en"):
         raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
     cfg = config if isinstance(config, WarningConfig) else WarningConfig.from_params(config)
-    as_of = pd.Timestamp(as_of_dates([as_of])[0])  # a day, Beijing wall time, as features
+    as_of = as_of_date(as_of)  # a day, Beijing wall time, as features
     if book is None:  # every enterprise registered by the as-of date
         ent = ds["enterprises"]
         known = ent["registration_date"] <= as_of if "registration_date" in ent.columns \

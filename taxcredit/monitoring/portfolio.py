@@ -102,8 +102,7 @@ def monitor_portfolio(strategy: Strategy, ds: TaxDataset, dates, *, book=None,
         Outcome window of the vintages' bad rates.
     """
     strategy._check_fitted()
-    dates = list(dates)
-    dates = [pd.Timestamp(d) for d in as_of_dates(dates)] if dates else []  # days, as features
+    dates = [pd.Timestamp(d) for d in as_of_dates(list(dates))]  # days, as features
     if not dates or dates != sorted(dates):
         raise ValueError("dates must be a non-empty, increasing series of as-of dates")
     feats = strategy.spec.feature_list()

@@ -14,7 +14,7 @@ import pandas as pd
 from ..data import TaxDataset
 from ..errors import ArtifactError, TaxDataError
 from ..features import DIMENSIONS, build_features
-from ..features.engine import as_of_dates
+from ..features.engine import as_of_date
 from ..strategy import Strategy
 from ..strategy.strategy import matured
 from .profiler import LEVELS, Profiler
@@ -35,13 +35,13 @@ def registered_pairs(ds: TaxDataset, as_of) -> pd.DataFrame:
     """(uscc, as_of) pairs of the enterprises registered by one as-of date.
 
     An enterprise registered later did not exist then: it has no profile at that date and
-    is no one's peer (without ``registration_date`` every enterprise counts).
+    is no one's peer (an unknown registration date counts as registered, as in
+    :func:`build_profiles`).
     """
-    day = as_of_dates([as_of])[0]
-    ent = ds["enterprises"]
-    known = (ent["registration_date"] <= day).to_numpy() if "registration_date" in ent \
-        else np.ones(len(ent), dtype=bool)
-    return pd.DataFrame({"uscc": ent["uscc"].to_numpy()[known], "as_of": day})
+    usccs = ds["enterprises"]["uscc"].astype(str).to_numpy()
+    every = pd.MultiIndex.from_arrays([usccs, np.full(len(usccs), as_of_date(as_of))])
+    known = _registered(ds, every)
+    return pd.DataFrame({"uscc": usccs[known], "as_of": every.get_level_values(1)[known]})
 
 
 def _registered(ds: TaxDataset, index: pd.MultiIndex) -> np.ndarray:
